@@ -1,0 +1,56 @@
+"""The local model layer: registry, loading, quantization, adapters, generation, LangChain models.
+
+Heavy modules (torch, transformers) load on first use of a name, so ``import localchain.models``
+stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localchain.models.adapters import (
+        AdapterManager,
+        find_adapter,
+        list_adapters,
+        register_adapter,
+    )
+    from localchain.models.chat import ChatLocal
+    from localchain.models.embeddings import LocalEmbeddings
+    from localchain.models.fake import FakeChatModel
+    from localchain.models.generation import Completion, GenerationConfig, StreamEvent
+    from localchain.models.llm import LocalLLM
+    from localchain.models.loading import LoadedModel, clear_model_cache, load_model
+    from localchain.models.registry import DEFAULT_MODEL, MODELS, ModelSpec, resolve_model
+
+_LAZY = {
+    "AdapterManager": "localchain.models.adapters",
+    "find_adapter": "localchain.models.adapters",
+    "list_adapters": "localchain.models.adapters",
+    "register_adapter": "localchain.models.adapters",
+    "ChatLocal": "localchain.models.chat",
+    "LocalEmbeddings": "localchain.models.embeddings",
+    "FakeChatModel": "localchain.models.fake",
+    "Completion": "localchain.models.generation",
+    "GenerationConfig": "localchain.models.generation",
+    "StreamEvent": "localchain.models.generation",
+    "LocalLLM": "localchain.models.llm",
+    "LoadedModel": "localchain.models.loading",
+    "clear_model_cache": "localchain.models.loading",
+    "load_model": "localchain.models.loading",
+    "DEFAULT_MODEL": "localchain.models.registry",
+    "MODELS": "localchain.models.registry",
+    "ModelSpec": "localchain.models.registry",
+    "resolve_model": "localchain.models.registry",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'localchain.models' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,519 @@
+"""LoRA adapters on a :class:`LoadedModel`: attach, detach, merge, and a registry of names.
+
+:class:`AdapterManager` (reached as ``loaded.adapters``) wraps the model in a peft ``PeftModel``
+on the first ``add`` so that one batch can mix rows for different adapters (generation passes
+``adapter_names`` on every forward). Before peft touches the model, each adapter is checked
+against it: its files, its task type, and the shape of every LoRA matrix against the layer it
+targets, so an adapter trained for another base fails with an :class:`AdapterError` and leaves
+the model as it was.
+
+The registry maps names to adapter directories in ``<cache>/adapters/registry.json``; a
+directory ``<cache>/adapters/<name>`` is found by name too.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from localchain._cache import cache_dir
+from localchain.errors import AdapterError
+from localchain.models.generation import BASE_ADAPTER
+
+if TYPE_CHECKING:
+    from localchain.models.loading import LoadedModel
+
+CONFIG_FILE = "adapter_config.json"
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+REGISTRY_FILE = "registry.json"
+_TASK_TYPES = {"causal": "CAUSAL_LM", "seq2seq": "SEQ_2_SEQ_LM"}
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# peft saves LoRA weights as "base_model.model.<module>.<lora part>.weight" (adapter name dropped).
+_LORA_KEY_RE = re.compile(
+    r"^base_model\.model\.(?P<module>.+)\."
+    r"(?P<part>lora_A|lora_B|lora_embedding_A|lora_embedding_B)(?:\.weight)?$"
+)
+_REGISTRY_LOCK = threading.Lock()
+
+
+class AdapterManager:
+    """The LoRA adapters attached to one loaded model.
+
+    Every mutation holds ``loaded.lock``. Attached adapters stay inactive for rows that ask for
+    the base model: generation passes one adapter name (or ``"__base__"``) per row.
+    """
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        """Manage adapters for ``loaded`` (usually reached as ``loaded.adapters``).
+
+        Args:
+            loaded: The model whose ``model`` attribute becomes a ``PeftModel`` on the first add.
+        """
+        self._loaded = loaded
+
+    def names(self) -> list[str]:
+        """Names of the attached adapters, in the order they were added."""
+        with self._loaded.lock:
+            if not _is_peft(self._loaded.model):
+                return []
+            return list(self._loaded.model.peft_config)
+
+    def add(self, name: str, path: str | os.PathLike[str] | None = None) -> None:
+        """Load a peft LoRA adapter directory onto the model under ``name``.
+
+        Args:
+            name: The adapter's name in this model (letters, digits, ``_`` and ``-``).
+            path: A directory holding ``adapter_config.json`` and ``adapter_model.safetensors``;
+                None looks ``name`` up with :func:`find_adapter`.
+
+        Raises:
+            AdapterError: The name is taken or reserved, files are missing, or the adapter was
+                made for another base model (the model is left as it was).
+        """
+        _check_name(name)
+        directory = find_adapter(name) if path is None else Path(path).expanduser()
+        with self._loaded.lock:
+            if name in self.names():
+                msg = (
+                    f"An adapter named {name!r} is already attached to {self._loaded.name!r}; "
+                    f"call adapters.remove({name!r}) first or pick another name."
+                )
+                raise AdapterError(msg)
+            config = _read_config(directory)
+            self._check_task_type(config, directory)
+            _check_fits(_base_module(self._loaded.model), _weight_shapes(directory), directory)
+            self._attach(name, directory, config)
+
+    def remove(self, name: str) -> None:
+        """Detach an adapter; removing the last one leaves the plain base model.
+
+        Raises:
+            AdapterError: No adapter by that name is attached.
+        """
+        with self._loaded.lock:
+            attached = self.names()
+            if name not in attached:
+                msg = (
+                    f"No adapter named {name!r} is attached to {self._loaded.name!r}; "
+                    f"attached: {', '.join(attached) or 'none'}."
+                )
+                raise AdapterError(msg)
+            if len(attached) == 1:
+                self._loaded.model = _unload(self._loaded.model)
+            else:
+                self._loaded.model.delete_adapter(name)
+                self._loaded.model.requires_grad_(False)
+
+    def resolve(self, name: str | None) -> str:
+        """Return the forward-pass adapter name for a request: ``"__base__"`` for None.
+
+        A name that is not attached but that :func:`find_adapter` knows is attached first.
+
+        Raises:
+            AdapterError: The name is neither attached nor registered.
+        """
+        if name is None or name == BASE_ADAPTER:
+            return BASE_ADAPTER
+        with self._loaded.lock:
+            attached = self.names()
+            if name in attached:
+                return name
+            try:
+                path = find_adapter(name)
+            except AdapterError as err:
+                msg = (
+                    f"Unknown adapter {name!r} for {self._loaded.name!r}. Attached: "
+                    f"{', '.join(attached) or 'none'}; registered: "
+                    f"{', '.join(list_adapters()) or 'none'}. Attach one with "
+                    "adapters.add(name, path) or register it with register_adapter(name, path)."
+                )
+                raise AdapterError(msg) from err
+            self.add(name, path)
+            return name
+
+    def merged(self, name: str) -> LoadedModel:
+        """A new :class:`LoadedModel` with adapter ``name`` merged into a copy of the weights.
+
+        This model is left untouched; the copy runs at base-model speed with one adapter baked
+        in (no LoRA matmuls), which suits serving a single adapter.
+
+        Args:
+            name: An attached (or registered, which attaches it) adapter.
+
+        Raises:
+            AdapterError: The name is unknown, or the layers cannot be merged (e.g. int8 weights).
+        """
+        if name is None or name == BASE_ADAPTER:
+            msg = f"merged() needs an adapter name, got {name!r}; the base model is {self._loaded.name!r}."
+            raise AdapterError(msg)
+        with self._loaded.lock:
+            self.resolve(name)
+            try:
+                clone = copy.deepcopy(self._loaded.model)
+                model = clone.merge_and_unload(adapter_names=[name])
+            except (ValueError, RuntimeError, TypeError, NotImplementedError) as err:
+                msg = (
+                    f"Could not merge adapter {name!r} into {self._loaded.name!r} "
+                    f"(quantization={self._loaded.quantization!r}): {err}. Load the model "
+                    "without quantization to merge, or serve the adapter unmerged."
+                )
+                raise AdapterError(msg) from err
+        model.eval()
+        model.requires_grad_(False)
+        return replace(
+            self._loaded,
+            name=f"{self._loaded.name}+{name}",
+            model=model,
+            lock=threading.RLock(),
+            _adapters=None,
+        )
+
+    def _check_task_type(self, config: dict[str, Any], directory: Path) -> None:
+        task_type = config.get("task_type")
+        expected = _TASK_TYPES.get(self._loaded.kind)
+        if task_type is not None and task_type != expected:
+            msg = (
+                f"Adapter {directory} has task_type={task_type!r} but {self._loaded.name!r} is a "
+                f"{self._loaded.kind} model (needs {expected!r}); use an adapter trained for "
+                "this base model."
+            )
+            raise AdapterError(msg)
+
+    def _attach(self, name: str, directory: Path, config: dict[str, Any]) -> None:
+        from peft import PeftConfig, PeftModel
+
+        loaded = self._loaded
+        first = not _is_peft(loaded.model)
+        try:
+            if first:
+                peft_config = PeftConfig.from_pretrained(str(directory))
+                # Pin the task type so the wrapper class matches the model kind.
+                peft_config.task_type = _TASK_TYPES.get(loaded.kind, peft_config.task_type)
+                loaded.model = PeftModel.from_pretrained(
+                    loaded.model, str(directory), adapter_name=name, config=peft_config
+                )
+            else:
+                loaded.model.load_adapter(str(directory), adapter_name=name)
+        except Exception as err:  # peft raises ValueError, RuntimeError, KeyError...
+            self._roll_back(name, first)
+            base = config.get("base_model_name_or_path")
+            msg = (
+                f"Could not load adapter {directory} onto {loaded.name!r} "
+                f"(adapter made for {base!r}): {type(err).__name__}: {err}. Use an adapter "
+                "trained for this base model; the model was left as it was."
+            )
+            raise AdapterError(msg) from err
+        loaded.model.eval()
+        loaded.model.requires_grad_(False)
+
+    def _roll_back(self, name: str, first: bool) -> None:
+        loaded = self._loaded
+        if _is_peft(loaded.model):
+            if first or list(loaded.model.peft_config) == [name]:
+                loaded.model = _unload(loaded.model)
+            elif name in loaded.model.peft_config:
+                try:
+                    loaded.model.delete_adapter(name)
+                except Exception:  # noqa: BLE001 - fall back to stripping the layers by hand
+                    _strip_adapter_layers(_base_module(loaded.model), name)
+            else:
+                _strip_adapter_layers(_base_module(loaded.model), name)
+        else:  # from_pretrained failed after injecting LoRA layers into the base in place
+            _strip_adapter_layers(loaded.model, None)
+        loaded.model.eval()
+        loaded.model.requires_grad_(False)
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+def register_adapter(name: str, path: str | os.PathLike[str], *, base: str | None = None) -> Path:
+    """Record ``name`` -> adapter directory in the localchain cache's adapter registry.
+
+    Args:
+        name: The name to find the adapter by (letters, digits, ``_`` and ``-``).
+        path: A peft LoRA adapter directory.
+        base: The base model it was trained for (informational, shown in errors).
+
+    Returns:
+        The absolute adapter directory recorded.
+
+    Raises:
+        AdapterError: The name is invalid or the directory is not a complete adapter.
+    """
+    _check_name(name)
+    directory = Path(path).expanduser().resolve()
+    _read_config(directory)
+    _weights_file(directory)
+    with _REGISTRY_LOCK:
+        entries = _read_registry()
+        entries[name] = {"path": str(directory), "base": base}
+        _write_registry(entries)
+    return directory
+
+
+def unregister_adapter(name: str) -> None:
+    """Forget a registered adapter name (its files are left alone).
+
+    Raises:
+        AdapterError: The name is not registered.
+    """
+    with _REGISTRY_LOCK:
+        entries = _read_registry()
+        if name not in entries:
+            msg = (
+                f"No adapter named {name!r} is registered; registered: "
+                f"{', '.join(sorted(entries)) or 'none'}."
+            )
+            raise AdapterError(msg)
+        del entries[name]
+        _write_registry(entries)
+
+
+def list_adapters() -> dict[str, Path]:
+    """Adapters findable by name: registered ones plus directories in ``<cache>/adapters``."""
+    found: dict[str, Path] = {}
+    root = cache_dir("adapters")
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and (child / CONFIG_FILE).is_file():
+            found[child.name] = child
+    with _REGISTRY_LOCK:
+        entries = _read_registry()
+    for name, entry in sorted(entries.items()):
+        found[name] = Path(entry["path"])
+    return found
+
+
+def find_adapter(name_or_path: str | os.PathLike[str]) -> Path:
+    """Find an adapter directory: an existing path, a registered name, or ``<cache>/adapters/<name>``.
+
+    Raises:
+        AdapterError: Nothing matches (the message lists the registered names), or a registered
+            directory no longer exists.
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_dir():
+        return candidate.resolve()
+    name = str(name_or_path)
+    with _REGISTRY_LOCK:
+        entries = _read_registry()
+    if name in entries:
+        path = Path(entries[name]["path"])
+        if not path.is_dir():
+            msg = (
+                f"Adapter {name!r} is registered at {path}, which no longer exists; register it "
+                f"again with register_adapter({name!r}, new_path) or unregister_adapter({name!r})."
+            )
+            raise AdapterError(msg)
+        return path
+    root = cache_dir("adapters")
+    if _NAME_RE.match(name) and (root / name).is_dir():
+        return root / name
+    msg = (
+        f"No adapter {name!r}: not a directory, not registered, and not in {root}. "
+        f"Registered: {', '.join(sorted(entries)) or 'none'}. Pass a path, or "
+        "register_adapter(name, path) first."
+    )
+    raise AdapterError(msg)
+
+
+def _registry_path() -> Path:
+    return cache_dir("adapters") / REGISTRY_FILE
+
+
+def _read_registry() -> dict[str, dict[str, Any]]:
+    path = _registry_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        msg = f"The adapter registry {path} is not valid JSON ({err}); fix or delete the file."
+        raise AdapterError(msg) from err
+    return {k: v for k, v in data.items() if isinstance(v, dict) and "path" in v}
+
+
+def _write_registry(entries: dict[str, dict[str, Any]]) -> None:
+    path = _registry_path()
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)  # atomic on one filesystem: readers never see half a file
+
+
+# --- checks before peft touches the model --------------------------------------------------
+
+
+def _check_name(name: str) -> None:
+    if name == BASE_ADAPTER:
+        msg = f"The adapter name {BASE_ADAPTER!r} is reserved for the base model; pick another."
+        raise AdapterError(msg)
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        msg = (
+            f"Invalid adapter name {name!r}: use letters, digits, '_' and '-' only "
+            "(peft cannot store names with '.' or '/')."
+        )
+        raise AdapterError(msg)
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    if not directory.is_dir():
+        msg = f"Adapter directory {directory} does not exist; pass a peft adapter directory."
+        raise AdapterError(msg)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        msg = (
+            f"Adapter directory {directory} has no {CONFIG_FILE}; save the adapter with "
+            "peft's save_pretrained()."
+        )
+        raise AdapterError(msg)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        msg = f"{config_path} is not valid JSON ({err}); save the adapter again."
+        raise AdapterError(msg) from err
+    peft_type = config.get("peft_type")
+    if peft_type != "LORA":
+        msg = (
+            f"Adapter {directory} has peft_type={peft_type!r}; only LoRA adapters ('LORA') "
+            "are supported."
+        )
+        raise AdapterError(msg)
+    return config
+
+
+def _weights_file(directory: Path) -> Path:
+    for name in WEIGHT_FILES:
+        if (directory / name).is_file():
+            return directory / name
+    msg = (
+        f"Adapter directory {directory} has no weights ({' or '.join(WEIGHT_FILES)}); "
+        "save the adapter with peft's save_pretrained()."
+    )
+    raise AdapterError(msg)
+
+
+def _weight_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
+    weights = _weights_file(directory)
+    try:
+        if weights.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(weights), framework="pt") as handle:
+                return {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}  # noqa: SIM118
+        import torch
+
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        return {k: tuple(v.shape) for k, v in state.items()}
+    except Exception as err:  # a truncated or foreign file
+        msg = f"Could not read adapter weights {weights}: {err}. Save the adapter again."
+        raise AdapterError(msg) from err
+
+
+def _check_fits(base: Any, shapes: dict[str, tuple[int, ...]], directory: Path) -> None:
+    """Check every LoRA matrix against the layer it targets, before injecting anything."""
+    modules = dict(base.named_modules())
+    problems: list[str] = []
+    lora_keys = 0
+    for key, shape in shapes.items():
+        match = _LORA_KEY_RE.match(key)
+        if match is None:
+            continue
+        lora_keys += 1
+        module_name, part = match["module"], match["part"]
+        module = modules.get(module_name)
+        if module is None:
+            problems.append(f"{module_name} (not in this model)")
+            continue
+        layer = module.get_base_layer() if hasattr(module, "get_base_layer") else module
+        dims = _layer_dims(layer)
+        if dims is None or len(shape) != 2:
+            continue  # a layer type peft knows better (conv, int8...): peft checks it
+        n_in, n_out = dims
+        got, want = (shape[1], n_in) if part in ("lora_A", "lora_embedding_A") else (shape[0], n_out)
+        if got != want:
+            problems.append(f"{module_name}.{part} {list(shape)} vs layer ({n_in} -> {n_out})")
+    if lora_keys == 0:
+        msg = f"Adapter weights in {directory} hold no LoRA matrices; save the adapter again."
+        raise AdapterError(msg)
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        msg = (
+            f"Adapter {directory} does not fit this model (made for another base?): {shown}. "
+            "Use an adapter trained for this base model."
+        )
+        raise AdapterError(msg)
+
+
+def _layer_dims(layer: Any) -> tuple[int, int] | None:
+    """(in, out) sizes of a linear-like or embedding layer, or None when unknown."""
+    from torch import nn
+
+    if isinstance(layer, nn.Embedding):
+        return layer.num_embeddings, layer.embedding_dim
+    if isinstance(layer, nn.Linear):
+        return layer.in_features, layer.out_features
+    if type(layer).__name__ == "Conv1D" and hasattr(layer, "nx"):  # transformers' GPT-2 layer
+        return int(layer.nx), int(layer.nf)
+    n_in, n_out = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
+    if isinstance(n_in, int) and isinstance(n_out, int):
+        return n_in, n_out
+    return None
+
+
+# --- peft helpers --------------------------------------------------------------------------
+
+
+def _is_peft(model: Any) -> bool:
+    from peft import PeftModel
+
+    return isinstance(model, PeftModel)
+
+
+def _base_module(model: Any) -> Any:
+    return model.get_base_model() if _is_peft(model) else model
+
+
+def _unload(model: Any) -> Any:
+    """Unwrap a PeftModel into the plain base model, without merging anything."""
+    base = model.unload()
+    if hasattr(base, "peft_config"):
+        del base.peft_config
+    base.eval()
+    base.requires_grad_(False)
+    return base
+
+
+def _strip_adapter_layers(model: Any, name: str | None) -> None:
+    """Undo a half-done injection: drop adapter ``name`` (None: every LoRA layer) in place."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module_name, module in list(model.named_modules()):
+        if not isinstance(module, BaseTunerLayer):
+            continue
+        if name is not None:
+            for attr in (*module.adapter_layer_names, *module.other_param_names):
+                store = getattr(module, attr, None)
+                if hasattr(store, "pop"):
+                    store.pop(name, None)
+            if any(getattr(module, attr) for attr in module.adapter_layer_names):
+                continue
+        parent_name, _, child = module_name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, module.get_base_layer())
+    if name is None and hasattr(model, "peft_config"):
+        del model.peft_config
+
+
+__all__ = [
+    "AdapterManager",
+    "find_adapter",
+    "list_adapters",
+    "register_adapter",
+    "unregister_adapter",
+]

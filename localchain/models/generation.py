@@ -1,0 +1,403 @@
+"""Text generation on a :class:`LoadedModel`: single, batched and streamed, one decode loop.
+
+The loop is written out (rather than calling ``model.generate``) so that a batch runs as one
+forward pass per step with per-row adapters, stop sequences of any length end each row as soon as
+they appear, streaming needs no thread, and each request owns its own state (sampling generator,
+cache, constraint) so the same model can serve several requests.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from localchain.errors import ConfigError, ContextLengthError
+
+if TYPE_CHECKING:
+    import torch
+
+    from localchain.models.loading import LoadedModel
+
+LogitsProcessor = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+BASE_ADAPTER = "__base__"
+"""The adapter name peft uses for "no adapter" rows in a mixed batch."""
+
+
+class GenerationConfig(BaseModel):
+    """How to generate: length, sampling and stopping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(256, ge=1, description="Tokens to generate after the prompt.")
+    temperature: float = Field(0.0, ge=0.0, description="0 means greedy decoding.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    top_k: int = Field(0, ge=0, description="Sample from the k most likely tokens; 0 = all.")
+    seed: int | None = Field(None, description="Same seed, same prompt: same output.")
+    stop: list[str] = Field(default_factory=list, description="Strings that end the output.")
+    truncation: Literal["error", "left"] = Field(
+        "error",
+        description="A prompt longer than the window: raise ContextLengthError, or drop its "
+        "oldest tokens ('left').",
+    )
+
+
+@dataclass
+class Completion:
+    """One finished generation."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length"]
+    token_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StreamEvent:
+    """A piece of text for one row of a streamed generation; the last has ``done=True``."""
+
+    index: int
+    text: str
+    done: bool = False
+    completion: Completion | None = None
+
+
+@dataclass
+class _Row:
+    prompt_tokens: int
+    ids: list[int] = field(default_factory=list)
+    text: str = ""
+    emitted: int = 0
+    done: bool = False
+    finish_reason: Literal["stop", "length"] = "length"
+    max_new: int = 0
+
+
+def generate(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    config: GenerationConfig | None = None,
+    *,
+    adapters: Sequence[str | None] | None = None,
+    logits_processor: LogitsProcessor | None = None,
+    add_special_tokens: bool = True,
+) -> list[Completion]:
+    """Generate a completion for each prompt, the whole batch in one pass per step.
+
+    Args:
+        lm: The loaded model.
+        prompts: Prompt strings, already formatted (chat template applied for chat use).
+        config: Generation settings; defaults to greedy, 256 new tokens.
+        adapters: One adapter name (or None for the base) per prompt.
+        logits_processor: Called as ``processor(ids, scores)`` before each token is chosen.
+        add_special_tokens: Let the tokenizer add BOS/EOS markers (off for chat-templated text).
+
+    Raises:
+        ContextLengthError: A prompt does not fit the context window (and truncation="error").
+    """
+    completions: list[Completion | None] = [None] * len(prompts)
+    for event in stream_batch(
+        lm,
+        prompts,
+        config,
+        adapters=adapters,
+        logits_processor=logits_processor,
+        add_special_tokens=add_special_tokens,
+    ):
+        if event.done:
+            completions[event.index] = event.completion
+    return [c for c in completions if c is not None]
+
+
+def stream(
+    lm: LoadedModel,
+    prompt: str,
+    config: GenerationConfig | None = None,
+    *,
+    adapter: str | None = None,
+    logits_processor: LogitsProcessor | None = None,
+    add_special_tokens: bool = True,
+) -> Iterator[StreamEvent]:
+    """Stream one prompt's completion as text pieces; the last event carries the Completion."""
+    yield from stream_batch(
+        lm,
+        [prompt],
+        config,
+        adapters=[adapter],
+        logits_processor=logits_processor,
+        add_special_tokens=add_special_tokens,
+    )
+
+
+def stream_batch(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    config: GenerationConfig | None = None,
+    *,
+    adapters: Sequence[str | None] | None = None,
+    logits_processor: LogitsProcessor | None = None,
+    add_special_tokens: bool = True,
+) -> Iterator[StreamEvent]:
+    """Generate for several prompts in one batch, yielding text pieces as they are decoded."""
+    import torch
+
+    config = config or GenerationConfig()
+    if not prompts:
+        return
+    if adapters is not None and len(adapters) != len(prompts):
+        msg = f"Got {len(adapters)} adapter names for {len(prompts)} prompts; give one per prompt."
+        raise ConfigError(msg)
+    encoded = [_encode(lm, p, add_special_tokens) for p in prompts]
+    encoded = [_fit_window(lm, ids, config, i) for i, ids in enumerate(encoded)]
+    rows = [
+        _Row(prompt_tokens=len(ids), max_new=min(config.max_new_tokens, lm.context_length - len(ids)))
+        if lm.kind == "causal"
+        else _Row(prompt_tokens=len(ids), max_new=config.max_new_tokens)
+        for ids in encoded
+    ]
+    forward_kwargs = _adapter_kwargs(lm, adapters, len(prompts))
+    generator = None
+    if config.temperature > 0:
+        generator = torch.Generator(device=lm.device)
+        generator.manual_seed(config.seed if config.seed is not None else torch.seed())
+    eos = set(lm.eos_token_ids)
+    stops = [s for s in config.stop if s]
+    hold = max((len(s) for s in stops), default=1) - 1
+    step_fn = _causal_steps if lm.kind == "causal" else _seq2seq_steps
+    with torch.inference_mode():
+        steps = step_fn(lm, encoded, forward_kwargs)
+        scores, history = next(steps)
+        while True:
+            if logits_processor is not None:
+                scores = logits_processor(history, scores)
+            next_ids = _choose(scores, config, generator)
+            tokens = next_ids.tolist()
+            for index, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+                if row.done:
+                    continue
+                if token in eos:
+                    row.done, row.finish_reason = True, "stop"
+                else:
+                    row.ids.append(token)
+                    row.text = lm.tokenizer.decode(row.ids, skip_special_tokens=True)
+                    cut = _find_stop(row.text, stops, row.emitted)
+                    if cut is not None:
+                        row.text, row.done, row.finish_reason = row.text[:cut], True, "stop"
+                    elif len(row.ids) >= row.max_new:
+                        row.done, row.finish_reason = True, "length"
+                if row.done:
+                    piece = row.text[row.emitted :]
+                    row.emitted = len(row.text)
+                    yield StreamEvent(index, piece, done=True, completion=_completion(row))
+                    continue
+                safe = _safe_length(row.text, stops, hold)
+                if safe > row.emitted:
+                    piece = row.text[row.emitted : safe]
+                    row.emitted = safe
+                    yield StreamEvent(index, piece)
+            next_ids.masked_fill_(
+                torch.tensor([r.done for r in rows], device=next_ids.device), _pad_id(lm)
+            )
+            if all(r.done for r in rows):
+                steps.close()
+                return
+            scores, history = steps.send(next_ids)
+
+
+def _completion(row: _Row) -> Completion:
+    return Completion(
+        text=row.text,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=len(row.ids),
+        finish_reason=row.finish_reason,
+        token_ids=list(row.ids),
+    )
+
+
+def _encode(lm: LoadedModel, prompt: str, add_special_tokens: bool) -> list[int]:
+    if not isinstance(prompt, str):
+        msg = f"Prompts must be strings, got {type(prompt).__name__}."
+        raise ConfigError(msg)
+    return list(lm.tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"])
+
+
+def _fit_window(lm: LoadedModel, ids: list[int], config: GenerationConfig, index: int) -> list[int]:
+    limit = lm.context_length - 1 if lm.kind == "causal" else lm.context_length
+    if len(ids) <= limit:
+        return ids
+    if config.truncation == "left":
+        keep = max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
+        return ids[-keep:]
+    msg = (
+        f"Prompt {index} has {len(ids)} tokens but {lm.name!r} has a context window of "
+        f"{lm.context_length} tokens; shorten it, or pass truncation='left' to drop the oldest "
+        "tokens."
+    )
+    raise ContextLengthError(msg)
+
+
+def _adapter_kwargs(
+    lm: LoadedModel, adapters: Sequence[str | None] | None, batch: int
+) -> dict[str, Any]:
+    wanted = list(adapters) if adapters is not None else [None] * batch
+    manager = lm._adapters
+    if manager is None or not manager.names():
+        named = sorted({a for a in wanted if a})
+        if named:
+            from localchain.errors import AdapterError
+
+            msg = f"Adapter(s) {named} requested but none is attached to {lm.name!r}."
+            raise AdapterError(msg)
+        return {}
+    return {"adapter_names": [manager.resolve(a) for a in wanted]}
+
+
+def _pad_id(lm: LoadedModel) -> int:
+    pad = lm.tokenizer.pad_token_id
+    return int(pad if pad is not None else lm.eos_token_ids[0])
+
+
+def _cache_kwarg(model: Any) -> str:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(base.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _cache_of(output: Any) -> Any:
+    cache = output.get("cache") if hasattr(output, "get") else None
+    return cache if cache is not None else output.past_key_values
+
+
+def _causal_steps(
+    lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
+) -> Generator[tuple[torch.Tensor, torch.Tensor], torch.Tensor, None]:
+    import torch
+
+    device, pad = lm.device, _pad_id(lm)
+    width = max(len(ids) for ids in encoded)
+    input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for i, ids in enumerate(encoded):  # left padding: every row ends at the same column
+        input_ids[i, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        mask[i, width - len(ids) :] = 1
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    cache_name = _cache_kwarg(lm.model)
+    extra = dict(forward_kwargs)
+    if "logits_to_keep" in inspect.signature(_base(lm.model).forward).parameters:
+        extra["logits_to_keep"] = 1
+    history = input_ids
+    cache = None
+    step_ids = input_ids
+    while True:
+        out = lm.model(
+            input_ids=step_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{cache_name: cache},
+            **extra,
+        )
+        cache = _cache_of(out)
+        chosen = yield out.logits[:, -1, :].float(), history
+        step_ids = chosen.view(-1, 1)
+        history = torch.cat([history, step_ids], dim=-1)
+        mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
+        positions = positions[:, -1:] + 1
+
+
+def _seq2seq_steps(
+    lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
+) -> Generator[tuple[torch.Tensor, torch.Tensor], torch.Tensor, None]:
+    import torch
+
+    device, pad = lm.device, _pad_id(lm)
+    width = max(len(ids) for ids in encoded)
+    input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for i, ids in enumerate(encoded):
+        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        mask[i, : len(ids)] = 1
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    start = lm.model.config.decoder_start_token_id
+    start = pad if start is None else int(start)
+    decoder_ids = torch.full((len(encoded), 1), start, dtype=torch.long, device=device)
+    cache_name = _cache_kwarg(lm.model)
+    # The first step runs the encoder through the full forward (so per-row adapters apply to
+    # the encoder too); later steps reuse its output.
+    out = lm.model(
+        input_ids=input_ids,
+        attention_mask=mask,
+        decoder_input_ids=decoder_ids,
+        use_cache=True,
+        **forward_kwargs,
+    )
+    encoder_outputs = (out.encoder_last_hidden_state,)
+    history = decoder_ids
+    while True:
+        chosen = yield out.logits[:, -1, :].float(), history
+        step_ids = chosen.view(-1, 1)
+        history = torch.cat([history, step_ids], dim=-1)
+        out = lm.model(
+            attention_mask=mask,
+            encoder_outputs=encoder_outputs,
+            decoder_input_ids=step_ids,
+            use_cache=True,
+            **{cache_name: _cache_of(out)},
+            **forward_kwargs,
+        )
+
+
+def _base(model: Any) -> Any:
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _choose(
+    scores: torch.Tensor, config: GenerationConfig, generator: torch.Generator | None
+) -> torch.Tensor:
+    import torch
+
+    if config.temperature == 0 or generator is None:
+        return scores.argmax(dim=-1)
+    scores = scores / config.temperature
+    if config.top_k > 0:
+        kth = torch.topk(scores, min(config.top_k, scores.shape[-1])).values[..., -1:]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    if config.top_p < 1.0:
+        ordered, order = torch.sort(scores, descending=True)
+        cumulative = ordered.softmax(-1).cumsum(-1)
+        drop = cumulative - ordered.softmax(-1) > config.top_p  # keep the token that crosses p
+        ordered = ordered.masked_fill(drop, float("-inf"))
+        scores = torch.full_like(scores, float("-inf")).scatter(-1, order, ordered)
+    probs = scores.softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def _find_stop(text: str, stops: list[str], emitted: int) -> int | None:
+    """Index where the earliest stop sequence starts in ``text``, searching only new text."""
+    if not stops:
+        return None
+    hits = []
+    for stop in stops:
+        at = text.find(stop, max(0, emitted - len(stop)))
+        if at >= 0:
+            hits.append(at)
+    return min(hits) if hits else None
+
+
+def _safe_length(text: str, stops: list[str], hold: int) -> int:
+    """How much of ``text`` can be emitted without splitting a possible stop sequence."""
+    end = len(text)
+    if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for the rest
+        end -= 1
+    if not stops:
+        return end
+    for k in range(min(hold, end), 0, -1):
+        tail = text[end - k : end]
+        if any(stop.startswith(tail) for stop in stops):
+            return end - k
+    return end

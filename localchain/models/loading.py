@@ -1,0 +1,264 @@
+"""Load a named or local model once per process, offline, on the device and precision asked.
+
+``load_model`` is the one entry point: it resolves the name (``registry``), converts an
+embedded GGUF once to a cached safetensors copy, picks device and dtype, applies quantization,
+and returns a :class:`LoadedModel` that every ChatLocal / LocalLLM sharing those settings reuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from localchain._cache import cache_dir
+from localchain.errors import ConfigError, UnsupportedOnDeviceError
+from localchain.models.registry import ModelKind, ResolvedModel, resolve_model
+
+if TYPE_CHECKING:
+    import torch
+
+    from localchain.models.adapters import AdapterManager
+
+logger = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+Quantization = Literal["int8", "nf4", "fp4"] | None
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model and tokenizer in memory, with what was asked of them."""
+
+    name: str
+    model_path: Path
+    """Directory of the checkpoint the weights were read from (a converted copy for GGUF)."""
+    kind: ModelKind
+    model: Any
+    """The torch module used for forward passes (a ``PeftModel`` once adapters are attached)."""
+    tokenizer: Any
+    device: torch.device
+    dtype: torch.dtype
+    quantization: str | None
+    context_length: int
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _adapters: AdapterManager | None = field(default=None, repr=False)
+
+    @property
+    def adapters(self) -> AdapterManager:
+        """The LoRA adapters attached to this model (add, remove, list, merge)."""
+        with self.lock:
+            if self._adapters is None:
+                from localchain.models.adapters import AdapterManager
+
+                self._adapters = AdapterManager(self)
+            return self._adapters
+
+    @property
+    def memory_footprint(self) -> int:
+        """Bytes taken by parameters and buffers (what quantization saves shows here)."""
+        from localchain.models.quantization import memory_footprint
+
+        return memory_footprint(self.model)
+
+    @property
+    def vocab_size(self) -> int:
+        """Width of the model's logits (may exceed ``len(tokenizer)``)."""
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """Token ids that end a generation."""
+        ids: set[int] = set()
+        config = getattr(self.model, "generation_config", None)
+        for source in (getattr(config, "eos_token_id", None), self.tokenizer.eos_token_id):
+            if isinstance(source, int):
+                ids.add(source)
+            elif isinstance(source, list | tuple):
+                ids.update(int(i) for i in source)
+        return sorted(ids)
+
+
+_LOADED: dict[tuple[Any, ...], LoadedModel] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn "auto", "cpu" or "cuda[:N]" into a torch device, checking it exists."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            msg = (
+                f"device={device!r} needs a CUDA GPU and a CUDA build of torch, and none is "
+                "available here; use device='cpu' or 'auto'."
+            )
+            raise UnsupportedOnDeviceError(msg)
+        dev = torch.device(device)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            msg = f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) exist."
+            raise UnsupportedOnDeviceError(msg)
+        return dev
+    msg = f"Unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'."
+    raise ConfigError(msg)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """Pick the compute dtype: "auto" means bf16 (or fp16) on GPU and float32 on CPU."""
+    import torch
+
+    if dtype not in DTYPES:
+        msg = f"Unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}."
+        raise ConfigError(msg)
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, dtype)
+
+
+def load_model(
+    name: str | os.PathLike[str] = "smollm2-135m-instruct",
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    quantization: Quantization = None,
+) -> LoadedModel:
+    """Load a named or local model, offline, once per process.
+
+    Args:
+        name: A registry name such as "smollm2-135m-instruct" or "flan-t5-base", a local
+            checkpoint directory, a ``.gguf`` file, or a repo id present in the HF cache.
+        device: "auto", "cpu" or "cuda[:N]".
+        dtype: "auto", "float32", "bfloat16" or "float16".
+        quantization: None, "int8" (bitsandbytes LLM.int8 on CUDA, weight-only int8 on CPU),
+            "nf4" or "fp4" (bitsandbytes 4-bit, CUDA only).
+
+    Returns:
+        The shared :class:`LoadedModel` for these settings.
+
+    Raises:
+        ModelNotFoundError: The name is unknown or its files are not available offline.
+        UnsupportedOnDeviceError: The device cannot do what was asked.
+        ConfigError: A setting is invalid.
+    """
+    from localchain.models.quantization import check_quantization
+
+    resolved = resolve_model(name)
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    check_quantization(quantization, dev)
+    key = (str(resolved.path), resolved.gguf_file, str(dev), str(torch_dtype), quantization)
+    with _LOAD_LOCK:
+        loaded = _LOADED.get(key)
+        if loaded is None:
+            loaded = _load(resolved, dev, torch_dtype, quantization)
+            _LOADED[key] = loaded
+        return loaded
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded model (they are freed once nothing else refers to them)."""
+    with _LOAD_LOCK:
+        _LOADED.clear()
+
+
+def loaded_models() -> list[LoadedModel]:
+    """The models loaded in this process."""
+    with _LOAD_LOCK:
+        return list(_LOADED.values())
+
+
+def converted_gguf_dir(resolved: ResolvedModel) -> Path:
+    """Return the cached safetensors copy of a GGUF model, converting it the first time.
+
+    The conversion dequantizes the GGUF through transformers (about a minute on a small CPU);
+    the copy lives under the localchain cache, keyed by the GGUF file's size and mtime.
+    """
+    assert resolved.gguf_file is not None  # noqa: S101 - internal invariant
+    gguf = resolved.path / resolved.gguf_file
+    stat = gguf.stat()
+    digest = hashlib.sha256(f"{gguf}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = cache_dir("models") / f"{Path(resolved.gguf_file).stem}-{digest}"
+    if (target / ".complete").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(  # noqa: T201 - a one-time notice the user should see
+        f"localchain: converting {gguf.name} to safetensors once (cached in {target})...",
+        file=sys.stderr,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+    # The dequantized weights are plain float32 tensors; drop the GGUF marker so they save.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / ".complete").write_text(str(gguf))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def _load(
+    resolved: ResolvedModel, device: torch.device, dtype: torch.dtype, quantization: str | None
+) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    path = converted_gguf_dir(resolved) if resolved.gguf_file else resolved.path
+    auto_cls = AutoModelForSeq2SeqLM if resolved.kind == "seq2seq" else AutoModelForCausalLM
+    kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": True}
+    if quantization is not None and device.type == "cuda":
+        from localchain.models.quantization import bitsandbytes_config
+
+        kwargs["quantization_config"] = bitsandbytes_config(quantization, dtype)
+        kwargs["device_map"] = {"": device.index or 0}
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = auto_cls.from_pretrained(path, **kwargs)
+    if "device_map" not in kwargs:
+        model.to(device)
+    if quantization == "int8" and device.type == "cpu":
+        from localchain.models.quantization import quantize_int8_cpu
+
+        quantize_int8_cpu(model)
+    model.eval()
+    model.requires_grad_(False)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LoadedModel(
+        name=resolved.name,
+        model_path=Path(path),
+        kind=resolved.kind,
+        model=model,
+        tokenizer=tokenizer,
+        device=device,
+        dtype=dtype,
+        quantization=quantization,
+        context_length=_context_length(model.config, tokenizer),
+    )
+
+
+def _context_length(config: Any, tokenizer: Any) -> int:
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1_000_000:
+        return limit
+    return 2048

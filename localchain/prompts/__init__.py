@@ -1,0 +1,1 @@
+"""localchain.prompts: see the open issues; this layer is built after the model layer."""
