@@ -24,7 +24,14 @@ _LAZY = {
     "load_model": "localchain.models.loading",
 }
 
-__all__ = ["ChatLocal", "LocalEmbeddings", "LocalLLM", "LocalchainError", "__version__", "load_model"]
+__all__ = [
+    "ChatLocal",
+    "LocalEmbeddings",
+    "LocalLLM",
+    "LocalchainError",
+    "__version__",
+    "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

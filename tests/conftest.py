@@ -23,3 +23,10 @@ def tiny_decoder_path(tmp_path_factory):
 def tiny_t5_path(tmp_path_factory):
     """A tiny random T5 checkpoint directory."""
     return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5"))
+
+
+@pytest.fixture(autouse=True)
+def _block_named_models_in_fast_tests(request, monkeypatch):
+    """Fast tests must not load a real named model: those belong to tests marked slow."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("LOCALCHAIN_BLOCK_NAMED_MODELS", "1")

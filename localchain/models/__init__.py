@@ -45,7 +45,26 @@ _LAZY = {
     "resolve_model": "localchain.models.registry",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AdapterManager",
+    "ChatLocal",
+    "Completion",
+    "DEFAULT_MODEL",
+    "FakeChatModel",
+    "GenerationConfig",
+    "LoadedModel",
+    "LocalEmbeddings",
+    "LocalLLM",
+    "MODELS",
+    "ModelSpec",
+    "StreamEvent",
+    "clear_model_cache",
+    "find_adapter",
+    "list_adapters",
+    "load_model",
+    "register_adapter",
+    "resolve_model",
+]
 
 
 def __getattr__(name: str) -> Any:

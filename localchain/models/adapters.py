@@ -18,6 +18,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,8 +108,7 @@ class AdapterManager:
             if len(attached) == 1:
                 self._loaded.model = _unload(self._loaded.model)
             else:
-                self._loaded.model.delete_adapter(name)
-                self._loaded.model.requires_grad_(False)
+                _delete(self._loaded.model, name)
 
     def resolve(self, name: str | None) -> str:
         """Return the forward-pass adapter name for a request: ``"__base__"`` for None.
@@ -150,7 +150,10 @@ class AdapterManager:
             AdapterError: The name is unknown, or the layers cannot be merged (e.g. int8 weights).
         """
         if name is None or name == BASE_ADAPTER:
-            msg = f"merged() needs an adapter name, got {name!r}; the base model is {self._loaded.name!r}."
+            msg = (
+                f"merged() needs an adapter name, got {name!r}; the base model is "
+                f"{self._loaded.name!r} itself."
+            )
             raise AdapterError(msg)
         with self._loaded.lock:
             self.resolve(name)
@@ -203,10 +206,13 @@ class AdapterManager:
         except Exception as err:  # peft raises ValueError, RuntimeError, KeyError...
             self._roll_back(name, first)
             base = config.get("base_model_name_or_path")
+            made_for = f" (adapter made for {base!r})" if base else ""
+            detail = " ".join(str(err).split())
+            detail = detail if len(detail) <= 400 else detail[:400] + "..."
             msg = (
-                f"Could not load adapter {directory} onto {loaded.name!r} "
-                f"(adapter made for {base!r}): {type(err).__name__}: {err}. Use an adapter "
-                "trained for this base model; the model was left as it was."
+                f"Could not load adapter {directory} onto {loaded.name!r}{made_for}: "
+                f"{type(err).__name__}: {detail} Use an adapter trained for this base model; "
+                "the model was left as it was."
             )
             raise AdapterError(msg) from err
         loaded.model.eval()
@@ -219,7 +225,7 @@ class AdapterManager:
                 loaded.model = _unload(loaded.model)
             elif name in loaded.model.peft_config:
                 try:
-                    loaded.model.delete_adapter(name)
+                    _delete(loaded.model, name)
                 except Exception:  # noqa: BLE001 - fall back to stripping the layers by hand
                     _strip_adapter_layers(_base_module(loaded.model), name)
             else:
@@ -291,7 +297,7 @@ def list_adapters() -> dict[str, Path]:
 
 
 def find_adapter(name_or_path: str | os.PathLike[str]) -> Path:
-    """Find an adapter directory: an existing path, a registered name, or ``<cache>/adapters/<name>``.
+    """Find an adapter directory: a path, a registered name, or ``<cache>/adapters/<name>``.
 
     Raises:
         AdapterError: Nothing matches (the message lists the registered names), or a registered
@@ -435,14 +441,18 @@ def _check_fits(base: Any, shapes: dict[str, tuple[int, ...]], directory: Path) 
         if dims is None or len(shape) != 2:
             continue  # a layer type peft knows better (conv, int8...): peft checks it
         n_in, n_out = dims
-        got, want = (shape[1], n_in) if part in ("lora_A", "lora_embedding_A") else (shape[0], n_out)
+        got, want = (
+            (shape[1], n_in) if part in ("lora_A", "lora_embedding_A") else (shape[0], n_out)
+        )
         if got != want:
             problems.append(f"{module_name}.{part} {list(shape)} vs layer ({n_in} -> {n_out})")
     if lora_keys == 0:
         msg = f"Adapter weights in {directory} hold no LoRA matrices; save the adapter again."
         raise AdapterError(msg)
     if problems:
-        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        shown = "; ".join(problems[:3]) + (
+            f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
         msg = (
             f"Adapter {directory} does not fit this model (made for another base?): {shown}. "
             "Use an adapter trained for this base model."
@@ -477,6 +487,18 @@ def _is_peft(model: Any) -> bool:
 
 def _base_module(model: Any) -> Any:
     return model.get_base_model() if _is_peft(model) else model
+
+
+def _delete(model: Any, name: str) -> None:
+    """Delete one of several adapters, keeping the wrapper's active adapter valid."""
+    with warnings.catch_warnings():  # "Adapter x was active ... Setting active adapter to y"
+        warnings.filterwarnings("ignore", message="Adapter .* was active", category=UserWarning)
+        model.delete_adapter(name)
+    # peft 0.21 moves the tuner's active adapter but not PeftModel's own, whose forward then
+    # looks up the deleted name.
+    if model.active_adapter not in model.peft_config:
+        model.set_adapter(next(iter(model.peft_config)), inference_mode=True)
+    model.requires_grad_(False)
 
 
 def _unload(model: Any) -> Any:

@@ -99,6 +99,13 @@ class _LocalModelSettings(BaseModel):
 
     def _generation_config(self, stop: Sequence[str] | None, **overrides: Any) -> GenerationConfig:
         stops = list(self.stop or []) + list(stop or [])
+        model = overrides.pop("model", None)
+        if model is not None and model != self.model:
+            msg = (
+                f"Per-call model={model!r} is not supported (this instance serves "
+                f"{self.model!r}); create another {type(self).__name__}(model={model!r})."
+            )
+            raise ConfigError(msg)
         fields = {
             "max_new_tokens": overrides.pop("max_tokens", overrides.pop("max_new_tokens", None))
             or self.max_tokens,
@@ -156,9 +163,14 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "localchain"
-        params["ls_model_name"] = self.model
-        params["ls_temperature"] = self.temperature
-        params["ls_max_tokens"] = self.max_tokens
+        params["ls_model_name"] = kwargs.get("model") or self.model
+        params["ls_temperature"] = kwargs.get("temperature", self.temperature)
+        params["ls_max_tokens"] = (
+            kwargs.get("max_tokens") or kwargs.get("max_new_tokens") or self.max_tokens
+        )
+        stops = list(self.stop or []) + list(stop or [])
+        if stops:
+            params["ls_stop"] = stops
         return params
 
     # -- request preparation -------------------------------------------------------------

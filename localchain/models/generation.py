@@ -154,7 +154,9 @@ def stream_batch(
     encoded = [_encode(lm, p, add_special_tokens) for p in prompts]
     encoded = [_fit_window(lm, ids, config, i) for i, ids in enumerate(encoded)]
     rows = [
-        _Row(prompt_tokens=len(ids), max_new=min(config.max_new_tokens, lm.context_length - len(ids)))
+        _Row(
+            prompt_tokens=len(ids), max_new=min(config.max_new_tokens, lm.context_length - len(ids))
+        )
         if lm.kind == "causal"
         else _Row(prompt_tokens=len(ids), max_new=config.max_new_tokens)
         for ids in encoded
@@ -230,7 +232,9 @@ def _fit_window(lm: LoadedModel, ids: list[int], config: GenerationConfig, index
     if len(ids) <= limit:
         return ids
     if config.truncation == "left":
-        keep = max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
+        keep = (
+            max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
+        )
         return ids[-keep:]
     msg = (
         f"Prompt {index} has {len(ids)} tokens but {lm.name!r} has a context window of "

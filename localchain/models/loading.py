@@ -155,6 +155,12 @@ def load_model(
     from localchain.models.quantization import check_quantization
 
     resolved = resolve_model(name)
+    if resolved.spec is not None and os.environ.get("LOCALCHAIN_BLOCK_NAMED_MODELS") == "1":
+        msg = (
+            f"Loading the named model {resolved.name!r} is blocked in this test run "
+            "(LOCALCHAIN_BLOCK_NAMED_MODELS=1): mark the test `@pytest.mark.slow`."
+        )
+        raise RuntimeError(msg)
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
     check_quantization(quantization, dev)

@@ -36,7 +36,9 @@ _FOUR_BIT = ("nf4", "fp4")
 _HAS_INT8PACK_MM = hasattr(torch, "_weight_int8pack_mm")
 
 # Its bf16 path crashes the process (SIGSEGV, not an exception) in torch 2.13 when K is not a
-# multiple of 16, so such shapes take the fallback instead.
+# multiple of 16, so such shapes take the fallback instead. Speed in torch 2.13 on x86: the
+# bf16 path is vectorized (about 2x faster than a bf16 dense matmul at batch 1); the fp32 path
+# is scalar, several times slower than fp32 dense, hence ``compute_dtype=torch.bfloat16``.
 _BF16_K_MULTIPLE = 16
 
 _KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -128,6 +130,10 @@ class Int8WeightOnlyLinear(nn.Module):
     kernel. Elsewhere, or where that kernel is missing or unsafe (bf16 with ``in_features`` not a
     multiple of 16 crashes torch 2.13), it computes ``x @ (weight * scales[:, None]).T`` in the
     activations' dtype, the same numbers with a temporary float copy of the weight.
+
+    ``compute_dtype``, when set, casts the activations to it for the matmul and the result back
+    to their dtype: ``torch.bfloat16`` takes torch's fast bf16 kernel inside an fp32 model, at
+    the cost of bf16 rounding of the activations.
     """
 
     def __init__(
@@ -138,6 +144,7 @@ class Int8WeightOnlyLinear(nn.Module):
         bias: bool = True,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
+        compute_dtype: torch.dtype | None = None,
     ) -> None:
         """Create an empty layer; use :meth:`from_linear` to quantize an existing one.
 
@@ -147,12 +154,15 @@ class Int8WeightOnlyLinear(nn.Module):
             bias: Whether to keep an additive bias (in ``dtype``).
             dtype: Float dtype of the scales and bias.
             device: Where to allocate the buffers.
+            compute_dtype: Dtype of the matmul; ``None`` uses the activations' dtype.
         """
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
         self.use_kernel = _HAS_INT8PACK_MM
         """Whether to try torch's int8 kernel; False forces the dequantizing path."""
+        self.compute_dtype = compute_dtype
+        """Dtype of the matmul; ``None`` uses the activations' dtype."""
         self.register_buffer(
             "weight", torch.empty(out_features, in_features, dtype=torch.int8, device=device)
         )
@@ -165,11 +175,14 @@ class Int8WeightOnlyLinear(nn.Module):
             self.register_parameter("bias", None)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear) -> Int8WeightOnlyLinear:
+    def from_linear(
+        cls, linear: nn.Linear, *, compute_dtype: torch.dtype | None = None
+    ) -> Int8WeightOnlyLinear:
         """Quantize a float linear layer: symmetric, per output channel, ``scale = absmax / 127``.
 
         Args:
             linear: The layer to copy; it is left unchanged.
+            compute_dtype: Dtype of the matmul; ``None`` uses the activations' dtype.
 
         Returns:
             A new layer on the same device, with scales and bias in the weight's dtype.
@@ -190,6 +203,7 @@ class Int8WeightOnlyLinear(nn.Module):
             bias=linear.bias is not None,
             dtype=weight.dtype,
             device=weight.device,
+            compute_dtype=compute_dtype,
         )
         w = weight.float()
         scales = w.abs().amax(dim=1) / 127.0
@@ -215,8 +229,10 @@ class Int8WeightOnlyLinear(nn.Module):
         return x2d.dtype != torch.bfloat16 or self.in_features % _BF16_K_MULTIPLE == 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Compute ``x @ W.T + b`` with ``W`` the dequantized weight, in ``x``'s dtype."""
+        """Compute ``x @ W.T + b`` with ``W`` the dequantized weight; return ``x``'s dtype."""
         x2d = x.reshape(-1, self.in_features)
+        if self.compute_dtype is not None:
+            x2d = x2d.to(self.compute_dtype)
         if self._kernel_ok(x2d):
             out = torch._weight_int8pack_mm(
                 x2d.contiguous(), self.weight, self.scales.to(x2d.dtype)
@@ -226,13 +242,14 @@ class Int8WeightOnlyLinear(nn.Module):
         else:
             bias = None if self.bias is None else self.bias.to(x2d.dtype)
             out = F.linear(x2d, self.dequantized_weight(x2d.dtype), bias)
-        return out.reshape(*x.shape[:-1], self.out_features)
+        return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
         """Describe the layer's shape in ``print(model)``."""
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}, weight=int8, scales={self.scales.dtype}"
+            f"bias={self.bias is not None}, weight=int8, scales={self.scales.dtype}, "
+            f"compute_dtype={self.compute_dtype}"
         )
 
 
@@ -242,7 +259,12 @@ def _is_skipped(name: str, skip: Sequence[str]) -> bool:
     return any(f".{s}." in dotted for s in skip if s)
 
 
-def quantize_int8_cpu(model: nn.Module, *, skip: Sequence[str] = ("lm_head",)) -> int:
+def quantize_int8_cpu(
+    model: nn.Module,
+    *,
+    skip: Sequence[str] = ("lm_head",),
+    compute_dtype: torch.dtype | None = None,
+) -> int:
     """Replace the model's ``nn.Linear`` layers by :class:`Int8WeightOnlyLinear`, in place.
 
     Only plain ``nn.Linear`` layers are replaced, not subclasses (``nn.MultiheadAttention``
@@ -262,6 +284,9 @@ def quantize_int8_cpu(model: nn.Module, *, skip: Sequence[str] = ("lm_head",)) -
             module's qualified name: ``"lm_head"`` skips ``lm_head``, ``"decoder"`` everything
             under ``decoder.``, ``"SelfAttention"`` every ``...SelfAttention.q`` and ``"q"``
             every ``...SelfAttention.q`` but not ``...qkv``.
+        compute_dtype: Dtype of the matmuls; ``None`` keeps the activations' dtype (exact
+            dequantized results, but torch 2.13's fp32 int8 kernel is slow). For an fp32 model
+            on CPU, ``torch.bfloat16`` is the fast setting.
 
     Returns:
         How many linear layers were replaced.
@@ -277,7 +302,9 @@ def quantize_int8_cpu(model: nn.Module, *, skip: Sequence[str] = ("lm_head",)) -
     for name, linear in targets:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, Int8WeightOnlyLinear.from_linear(linear))
+        setattr(
+            parent, child, Int8WeightOnlyLinear.from_linear(linear, compute_dtype=compute_dtype)
+        )
     return len(targets)
 
 

@@ -170,7 +170,9 @@ def test_mixed_batch_matches_rows_run_alone(model_fixture, adapter_dirs, request
     assert mixed == alone
     # Same prompts, other adapters per row: each row follows its own adapter.
     swapped = _tokens(lm, PROMPTS, ["beta", "alpha", None])
-    alone = [_tokens(lm, [p], [a])[0] for p, a in zip(PROMPTS, ["beta", "alpha", None], strict=True)]
+    alone = [
+        _tokens(lm, [p], [a])[0] for p, a in zip(PROMPTS, ["beta", "alpha", None], strict=True)
+    ]
     assert swapped == alone
     assert len({tuple(_tokens(lm, PROMPTS[:1], [a])[0]) for a in (None, "alpha", "beta")}) > 1
 
@@ -196,7 +198,8 @@ def test_merged_matches_adapter_and_leaves_original(model_fixture, adapter_dirs,
     assert merged is not lm
     assert not _is_peft(merged.model)
     assert merged.name.endswith("+alpha")
-    assert merged.kind == lm.kind and merged.tokenizer is lm.tokenizer
+    assert merged.kind == lm.kind
+    assert merged.tokenizer is lm.tokenizer
     assert merged.adapters.names() == []
     assert _tokens(merged, PROMPTS) == adapter_tokens
     torch.testing.assert_close(_logits(merged, PROMPTS[0]), adapter_logits, atol=1e-4, rtol=1e-4)

@@ -155,6 +155,23 @@ def test_kernel_matches_dequantized_reference(bias, dtype, in_features, tol):
     torch.testing.assert_close(fallback.float(), ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("in_features", [64, 40])
+def test_bf16_compute_dtype_in_fp32_model(in_features):
+    torch.manual_seed(0)
+    linear = nn.Linear(in_features, 24)
+    q = Int8WeightOnlyLinear.from_linear(linear, compute_dtype=torch.bfloat16)
+    x = torch.randn(3, in_features)
+    with torch.inference_mode():
+        out = q(x)
+    ref = x @ q.dequantized_weight().T + q.bias
+    assert out.dtype == torch.float32
+    # bf16 keeps 8 bits of mantissa: activations and products round to ~0.4%.
+    torch.testing.assert_close(out, ref, rtol=3e-2, atol=3e-2)
+    model = nn.Sequential(nn.Linear(in_features, 8))
+    quantize_int8_cpu(model, compute_dtype=torch.bfloat16)
+    assert model[0].compute_dtype == torch.bfloat16
+
+
 @pytest.mark.skipif(not quantization._HAS_INT8PACK_MM, reason="torch has no int8 kernel")
 def test_kernel_is_used_on_cpu(monkeypatch):
     calls = []

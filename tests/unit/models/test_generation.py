@@ -1,0 +1,125 @@
+"""The decode loop on tiny checkpoints: parity with transformers, batch, stream, stop, seed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from localchain.errors import ConfigError, ContextLengthError
+from localchain.models.generation import GenerationConfig, generate, stream, stream_batch
+from localchain.models.loading import load_model
+
+PROMPTS = ["hello world", "The capital of France is a long prompt indeed", "cat"]
+
+
+@pytest.fixture(scope="module", params=["decoder", "t5"])
+def lm(request, tiny_decoder_path, tiny_t5_path):
+    path = tiny_decoder_path if request.param == "decoder" else tiny_t5_path
+    return load_model(str(path), device="cpu")
+
+
+def _reference(lm, prompt: str, max_new_tokens: int) -> list[int]:
+    """Greedy token ids from transformers' own generate, EOS and padding removed."""
+    enc = lm.tokenizer(prompt, return_tensors="pt")
+    out = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+    ids = out[0, enc["input_ids"].shape[1] :] if lm.kind == "causal" else out[0, 1:]
+    result = []
+    for token in ids.tolist():
+        if token in lm.eos_token_ids:
+            break
+        result.append(token)
+    return result
+
+
+def test_greedy_tokens_match_transformers_generate(lm):
+    for prompt in PROMPTS:
+        ours = generate(lm, [prompt], GenerationConfig(max_new_tokens=10))[0]
+        assert ours.token_ids == _reference(lm, prompt, 10)
+
+
+def test_batch_equals_single_prompts(lm):
+    config = GenerationConfig(max_new_tokens=10)
+    batched = generate(lm, PROMPTS, config)
+    singles = [generate(lm, [p], config)[0] for p in PROMPTS]
+    assert [c.token_ids for c in batched] == [c.token_ids for c in singles]
+    assert [c.prompt_tokens for c in batched] == [
+        len(lm.tokenizer(p)["input_ids"]) for p in PROMPTS
+    ]
+
+
+def test_stream_pieces_join_to_the_full_text(lm):
+    config = GenerationConfig(max_new_tokens=12)
+    events = list(stream(lm, "hello world", config))
+    assert events[-1].done
+    full = generate(lm, ["hello world"], config)[0]
+    assert "".join(e.text for e in events) == full.text
+    assert events[-1].completion.completion_tokens == full.completion_tokens == 12
+    assert events[-1].completion.finish_reason == "length"
+
+
+def test_stop_sequence_trims_in_generate_and_stream(lm):
+    free = generate(lm, ["hello world"], GenerationConfig(max_new_tokens=12))[0].text
+    assert len(free) >= 4
+    stop = free[2:4]  # a two-character stop that spans what the model really produces
+    config = GenerationConfig(max_new_tokens=12, stop=[stop])
+    stopped = generate(lm, ["hello world"], config)[0]
+    assert stopped.text == free[: free.find(stop)]
+    assert stopped.finish_reason == "stop"
+    streamed = "".join(e.text for e in stream(lm, "hello world", config))
+    assert streamed == stopped.text
+    batched = generate(lm, ["hello world", "cat"], config)
+    assert batched[0].text == stopped.text
+
+
+def test_same_seed_same_sample_and_other_seed_differs(lm):
+    def sample(seed):
+        config = GenerationConfig(max_new_tokens=16, temperature=1.0, seed=seed)
+        return generate(lm, ["hello"], config)[0].token_ids
+
+    assert sample(7) == sample(7)
+    assert any(sample(s) != sample(7) for s in (1, 2, 3))
+
+
+def test_top_k_one_is_greedy(lm):
+    greedy = generate(lm, ["hello"], GenerationConfig(max_new_tokens=8))[0].token_ids
+    config = GenerationConfig(max_new_tokens=8, temperature=0.7, top_k=1, seed=3)
+    assert generate(lm, ["hello"], config)[0].token_ids == greedy
+
+
+def test_prompt_longer_than_window_is_a_clear_error(lm):
+    long_prompt = "hello world " * 200
+    with pytest.raises(ContextLengthError, match="context window of 128"):
+        generate(lm, [long_prompt], GenerationConfig(max_new_tokens=4))
+
+
+def test_left_truncation_keeps_the_newest_tokens(lm):
+    long_prompt = "hello world " * 200
+    out = generate(lm, [long_prompt], GenerationConfig(max_new_tokens=4, truncation="left"))[0]
+    assert out.prompt_tokens <= lm.context_length
+    assert out.completion_tokens <= 4
+
+
+def test_bad_inputs(lm):
+    with pytest.raises(ConfigError, match="strings"):
+        generate(lm, [123], GenerationConfig(max_new_tokens=2))  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="one per prompt"):
+        generate(lm, ["a", "b"], GenerationConfig(max_new_tokens=2), adapters=[None])
+    assert generate(lm, [], GenerationConfig()) == []
+
+
+def test_logits_processor_is_applied_per_step(lm):
+    forced = lm.tokenizer("cat", add_special_tokens=False)["input_ids"][0]
+
+    def only_forced(ids, scores):
+        mask = torch.full_like(scores, float("-inf"))
+        mask[:, forced] = 0
+        return scores + mask
+
+    out = generate(lm, ["hello"], GenerationConfig(max_new_tokens=3), logits_processor=only_forced)
+    assert out[0].token_ids == [forced] * 3
+
+
+def test_batch_stream_reports_every_row(lm):
+    events = list(stream_batch(lm, ["hello", "cat"], GenerationConfig(max_new_tokens=5)))
+    done = {e.index for e in events if e.done}
+    assert done == {0, 1}
