@@ -75,8 +75,19 @@ def run_chat_command(args: argparse.Namespace) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         msg = f"Invalid chat settings: {problems}"
         raise ConfigError(msg) from err
+    if args.adapter:
+        _check_adapter(args.adapter)
     print(_banner(chat), file=sys.stderr)
     return run_chat(ChatSession(chat, system=args.system), stream=args.stream)
+
+
+def _check_adapter(name: str) -> None:
+    """Fail before the first question when the adapter cannot be found (AdapterError)."""
+    try:  # the adapters module is optional while it is being written
+        from localchain.models.adapters import find_adapter
+    except ImportError:
+        return
+    find_adapter(name)
 
 
 def _banner(chat: Any) -> str:

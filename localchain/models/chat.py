@@ -9,13 +9,15 @@ and are shared by every instance with the same model settings.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -39,6 +41,60 @@ from localchain.models.tool_calling import (
 )
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+
+_T = TypeVar("_T")
+
+
+async def iterate_in_thread(make_iterator: Callable[[], Iterator[_T]]) -> AsyncIterator[_T]:
+    """Run a sync iterator to the end in one worker thread, yielding its items asynchronously.
+
+    LangChain's default ``_astream`` resumes the sync stream with a fresh executor call per
+    item, so successive decoding steps may run on different threads; torch's inference mode is
+    per thread, and a decode loop resumed on another thread fails. One thread per stream avoids
+    that (and a thread hop per token).
+
+    Args:
+        make_iterator: Builds the iterator; called in the worker thread.
+    """
+    from langchain_core.runnables.config import run_in_executor
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+    cancelled = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the event loop closed under us: nobody is listening
+            cancelled.set()
+
+    def work() -> None:
+        try:
+            iterator = make_iterator()
+            for item in iterator:
+                if cancelled.is_set():
+                    close = getattr(iterator, "close", None)
+                    if close is not None:
+                        close()
+                    return
+                put((False, item))
+        except BaseException as err:  # handed to the consumer, re-raised there
+            put((True, err))
+        else:
+            put((True, None))
+
+    worker = run_in_executor(None, work)
+    try:
+        while True:
+            finished, value = await queue.get()
+            if finished:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        cancelled.set()
+        await worker
 
 
 class _LocalModelSettings(BaseModel):
@@ -302,6 +358,19 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
             if run_manager is not None and event.text:
                 run_manager.on_llm_new_token(event.text, chunk=ChatGenerationChunk(message=chunk))
             yield ChatGenerationChunk(message=chunk)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        sync_manager = run_manager.get_sync() if run_manager is not None else None
+        async for chunk in iterate_in_thread(
+            lambda: self._stream(messages, stop, sync_manager, **kwargs)
+        ):
+            yield chunk
 
     def batch(
         self,

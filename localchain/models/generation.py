@@ -248,15 +248,9 @@ def _adapter_kwargs(
     lm: LoadedModel, adapters: Sequence[str | None] | None, batch: int
 ) -> dict[str, Any]:
     wanted = list(adapters) if adapters is not None else [None] * batch
-    manager = lm._adapters
-    if manager is None or not manager.names():
-        named = sorted({a for a in wanted if a})
-        if named:
-            from localchain.errors import AdapterError
-
-            msg = f"Adapter(s) {named} requested but none is attached to {lm.name!r}."
-            raise AdapterError(msg)
+    if not any(wanted) and (lm._adapters is None or not lm._adapters.names()):
         return {}
+    manager = lm.adapters  # resolves (and attaches registered) names, or explains a miss
     return {"adapter_names": [manager.resolve(a) for a in wanted]}
 
 

@@ -199,3 +199,13 @@ def test_session_keeps_history_as_messages():
     ]
     session.reset()
     assert [m.content for m in session.messages] == ["Be brief."]
+
+
+def test_missing_adapter_exits_1_before_chatting(tiny_decoder_path, stdin, capsys):
+    pytest.importorskip("localchain.models.adapters")
+    stdin("hello\n")
+    rc = main(["chat", "--model", str(tiny_decoder_path), "--adapter", "no-such-adapter"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert "no-such-adapter" in err

@@ -404,12 +404,6 @@ def test_registered_adapter_attaches_on_resolve(decoder_lm, adapter_dirs, home):
     assert lm.adapters.names() == ["alpha", "beta"]
 
 
-@pytest.mark.xfail(
-    reason="generation._adapter_kwargs raises before calling resolve() when no adapter is "
-    "attached yet, so a registered adapter is not auto-attached on the first request",
-    raises=AdapterError,
-    strict=False,
-)
 def test_generate_attaches_registered_adapter_when_none_attached(decoder_lm, adapter_dirs, home):
     register_adapter("alpha", adapter_dirs["dec_a"])
     generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=["alpha"])
