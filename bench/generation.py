@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print()
     for label, value in ratios.items():
-        print(f"{label:<76} {fmt(value, '.2f')}x")
+        print(f"{label:<76} {fmt(value, '.2f') + ('x' if value else '')}")
     total = time.perf_counter() - started
     print(f"\ntotal {total:.0f}s")
     if args.json:

@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from localchain.errors import ConfigError
@@ -83,7 +84,7 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[_T]]) -> AsyncI
         else:
             put((True, None))
 
-    worker = run_in_executor(None, work)
+    worker = asyncio.ensure_future(run_in_executor(None, work))
     try:
         while True:
             finished, value = await queue.get()
@@ -491,28 +492,28 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         if kwargs:
             msg = f"Unsupported with_structured_output arguments: {sorted(kwargs)}."
             raise ConfigError(msg)
-        is_pydantic = isinstance(schema, type) and issubclass(schema, BaseModel)
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         if method == "function_calling":
             if schema is None:
                 msg = "method='function_calling' needs a schema."
                 raise ConfigError(msg)
             return super().with_structured_output(schema, include_raw=include_raw)
+        # LangChain converts the schema given here for tracing (``ls_structured_output_format``
+        # in the callbacks' options); pass the caller's schema so that works for every kind.
+        traced = {"kwargs": {"method": method}, "schema": schema} if schema is not None else None
         if method == "json_mode":
-            llm = self.bind(
-                response_format=JSON_OBJECT_SCHEMA,
-                ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
-            )
+            llm = self.bind(response_format=JSON_OBJECT_SCHEMA, ls_structured_output_format=traced)
         elif method == "json_schema":
             if schema is None:
                 msg = "method='json_schema' needs a schema; use method='json_mode' for any JSON."
                 raise ConfigError(msg)
-            json_schema = _json_schema(schema)
             llm = self.bind(
-                response_format=json_schema,
-                ls_structured_output_format={"kwargs": {"method": method}, "schema": json_schema},
+                response_format=_json_schema(schema), ls_structured_output_format=traced
             )
         else:
-            msg = f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
+            msg = (
+                f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
+            )
             raise ConfigError(msg)
         parser: Runnable = (
             PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
@@ -521,7 +522,9 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         )
         if not include_raw:
             return llm | parser
-        parse = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
         fallback = RunnablePassthrough.assign(parsed=lambda _: None)
         return RunnableMap(raw=llm) | parse.with_fallbacks(
             [fallback], exception_key="parsing_error"
@@ -529,13 +532,16 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
 
 
 def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
+    """The JSON schema constraining replies for a pydantic (v1/v2) class, dict or TypedDict."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return schema.model_json_schema()
-    if isinstance(schema, dict) and ("properties" in schema or "type" in schema) and (
-        "function" not in schema
+    if isinstance(schema, type) and is_basemodel_subclass(schema):  # pydantic.v1
+        return schema.schema()  # type: ignore[attr-defined]
+    if (
+        isinstance(schema, dict)
+        and "function" not in schema
+        and ("properties" in schema or "type" in schema)
     ):
-        if "title" in schema and "parameters" not in schema:
-            return schema
         return schema
     function = convert_to_openai_tool(schema)["function"]
     return function.get("parameters", JSON_OBJECT_SCHEMA)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import ConfigDict, PrivateAttr
 
-from localchain.models.chat import _LocalModelSettings
+from localchain.models.chat import _LocalModelSettings, iterate_in_thread
 from localchain.models.engines.base import Engine
 
 
@@ -46,7 +46,9 @@ class LocalLLM(_LocalModelSettings, BaseLLM):
     ) -> LLMResult:
         adapter = kwargs.pop("adapter", self.adapter)
         config = self._generation_config(stop, **kwargs)
-        completions = self._get_engine().generate(prompts, config, adapters=[adapter] * len(prompts))
+        completions = self._get_engine().generate(
+            prompts, config, adapters=[adapter] * len(prompts)
+        )
         generations = [
             [
                 Generation(
@@ -86,4 +88,18 @@ class LocalLLM(_LocalModelSettings, BaseLLM):
             chunk = GenerationChunk(text=event.text, generation_info=info)
             if run_manager is not None and event.text:
                 run_manager.on_llm_new_token(event.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        # The whole stream runs in one worker thread (see ``iterate_in_thread``).
+        sync_manager = run_manager.get_sync() if run_manager is not None else None
+        async for chunk in iterate_in_thread(
+            lambda: self._stream(prompt, stop, sync_manager, **kwargs)
+        ):
             yield chunk

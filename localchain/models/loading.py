@@ -241,7 +241,12 @@ def _load(
     if quantization == "int8" and device.type == "cpu":
         from localchain.models.quantization import quantize_int8_cpu
 
-        quantize_int8_cpu(model)
+        import torch
+
+        # bf16 activations hit torch's fast int8 kernel (fp32 ones take a slow path), and the
+        # tied lm_head, the largest matmul per token, gets its own int8 copy: measured on
+        # SmolLM2-135M, 513 -> 237 MiB and faster than float32 decoding.
+        quantize_int8_cpu(model, skip=(), compute_dtype=torch.bfloat16)
     model.eval()
     model.requires_grad_(False)
     if tokenizer.pad_token_id is None:

@@ -1,0 +1,202 @@
+"""ChatLocal on tiny random checkpoints: generation paths, stops, usage, limits, tools, schemas."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.exceptions import ContextOverflowError
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from pydantic import BaseModel, Field
+
+from localchain.errors import ConfigError, ContextLengthError
+from localchain.models.chat import ChatLocal
+
+QUESTION = "What is the capital of France?"
+PROMPTS = [QUESTION, "hello world", "Summarize: the cat sat on the mat and slept all day."]
+
+
+class Weather(BaseModel):
+    """Get the weather in a city."""
+
+    city: str = Field(max_length=6, description="The city")
+
+
+class Capital(BaseModel):
+    country: str = Field(max_length=6)
+    population: int = Field(ge=0, le=99)
+
+
+@pytest.fixture(scope="module")
+def chat(tiny_decoder_path) -> ChatLocal:
+    return ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=10)
+
+
+@pytest.fixture(scope="module")
+def t5_chat(tiny_t5_path) -> ChatLocal:
+    return ChatLocal(model=str(tiny_t5_path), device="cpu", max_tokens=8)
+
+
+def _join(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    return full
+
+
+def _stop_from(text: str) -> str:
+    """A stop string taken from what the model actually writes, past its first character."""
+    for i in range(1, len(text)):
+        if text[i].isascii() and text[i].isprintable() and text[i] != " ":
+            return text[i]
+    pytest.skip(f"no printable character to stop on in {text!r}")
+
+
+def test_model_path_is_checkpoint_dir(chat, tiny_decoder_path):
+    assert chat.model_path.resolve() == tiny_decoder_path.resolve()
+
+
+def test_invoke_usage_and_metadata(chat):
+    reply = chat.invoke(QUESTION)
+    assert isinstance(reply, AIMessage)
+    assert isinstance(reply.content, str) and reply.content
+    engine = chat._get_engine()
+    prompt = engine.format_chat([{"role": "user", "content": QUESTION}])
+    usage = reply.usage_metadata
+    assert usage["input_tokens"] == engine.count_tokens(prompt)
+    assert 1 <= usage["output_tokens"] <= 10
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert reply.response_metadata["model_name"] == chat.model
+    assert reply.response_metadata["finish_reason"] in ("stop", "length")
+    assert reply.id and reply.id.startswith("lc_run-")
+
+
+def test_batch_equals_individual_invokes(chat):
+    batched = chat.batch(PROMPTS)
+    single = [chat.invoke(p) for p in PROMPTS]
+    assert [m.content for m in batched] == [m.content for m in single]
+    assert [m.usage_metadata for m in batched] == [m.usage_metadata for m in single]
+    assert len({m.id for m in batched}) == len(PROMPTS)
+
+
+def test_stream_matches_invoke(chat):
+    chunks = list(chat.stream(QUESTION))
+    full = _join(chunks)
+    assert full.content == chat.invoke(QUESTION).content
+    assert chunks[-1].chunk_position == "last"
+    assert [c.usage_metadata is not None for c in chunks].count(True) == 1
+    assert (
+        full.usage_metadata["output_tokens"]
+        == chat.invoke(QUESTION).usage_metadata["output_tokens"]
+    )
+    assert full.response_metadata["finish_reason"] in ("stop", "length")
+
+
+async def test_async_paths_match_sync(chat):
+    expected = chat.invoke(QUESTION).content
+    assert (await chat.ainvoke(QUESTION)).content == expected
+    chunks = [c async for c in chat.astream(QUESTION)]
+    assert _join(chunks).content == expected
+    assert [m.content for m in await chat.abatch(PROMPTS)] == [
+        m.content for m in chat.batch(PROMPTS)
+    ]
+
+
+def test_stop_trimmed_and_consistent(chat):
+    full = chat.invoke(QUESTION).content
+    stop = _stop_from(full)
+    cut = chat.invoke(QUESTION, stop=[stop])
+    assert stop not in cut.content
+    assert full.startswith(cut.content)
+    assert cut.response_metadata["finish_reason"] == "stop"
+    batched = chat.batch([QUESTION, "hello world"], stop=[stop])
+    streamed = _join(list(chat.stream(QUESTION, stop=[stop])))
+    assert batched[0].content == cut.content == streamed.content
+    configured = ChatLocal(model=chat.model, device="cpu", max_tokens=10, stop=[stop])
+    assert configured.invoke(QUESTION).content == cut.content
+
+
+def test_seed_reproducible_with_sampling(chat):
+    def sample(seed: int) -> str:
+        model = ChatLocal(model=chat.model, device="cpu", max_tokens=10, temperature=1.0)
+        return model.invoke(QUESTION, seed=seed).content
+
+    assert sample(7) == sample(7)
+    assert len({sample(s) for s in (1, 2, 3)}) > 1
+
+
+def test_prompt_too_long(chat):
+    long_prompt = "hello world " * 200
+    with pytest.raises(ContextLengthError, match="truncation='left'") as info:
+        chat.invoke(long_prompt)
+    assert isinstance(info.value, ContextOverflowError)
+    truncated = ChatLocal(model=chat.model, device="cpu", max_tokens=10, truncation="left")
+    reply = truncated.invoke(long_prompt)
+    assert reply.usage_metadata["input_tokens"] + reply.usage_metadata["output_tokens"] <= 128
+
+
+def test_invalid_options_raise(chat):
+    with pytest.raises(ConfigError, match="Unknown generation option"):
+        chat.invoke(QUESTION, frobnicate=1)
+    with pytest.raises(ConfigError, match="Per-call model"):
+        chat.invoke(QUESTION, model="other-model")
+    with pytest.raises(ConfigError, match="no messages"):
+        chat.invoke([])
+    with pytest.raises(ConfigError, match="Unknown tool_choice"):
+        chat.bind_tools([Weather], tool_choice="nope")
+    with pytest.raises(ValueError, match="device"):
+        ChatLocal(model=chat.model, device="tpu")
+
+
+def test_ls_params_report_overrides(chat):
+    params = chat._get_ls_params(stop=["x"], model="m", max_tokens=3, temperature=0.5)
+    assert params["ls_model_name"] == "m"
+    assert params["ls_max_tokens"] == 3
+    assert params["ls_temperature"] == 0.5
+    assert params["ls_stop"] == ["x"]
+
+
+@pytest.mark.parametrize("tool_choice", ["any", "Weather"])
+def test_forced_tool_call_is_valid(tiny_decoder_path, tool_choice):
+    # The tool prompt does not fit a 128-token window: keep its newest tokens.
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+    reply = chat.bind_tools([Weather], tool_choice=tool_choice).invoke(QUESTION)
+    assert len(reply.tool_calls) == 1
+    call = reply.tool_calls[0]
+    assert call["name"] == "Weather"
+    assert Weather.model_validate(call["args"])
+    assert call["id"].startswith("call_")
+    streamed = _join(list(chat.bind_tools([Weather], tool_choice=tool_choice).stream(QUESTION)))
+    assert streamed.tool_calls[0]["args"] == call["args"]
+
+
+def test_tool_message_history(tiny_decoder_path):
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+    history = [
+        HumanMessage("weather in Paris?"),
+        AIMessage("", tool_calls=[{"name": "Weather", "args": {"city": "Paris"}, "id": "c1"}]),
+        ToolMessage("sunny", tool_call_id="c1"),
+    ]
+    reply = chat.bind_tools([Weather], tool_choice="none").invoke(history)
+    assert isinstance(reply, AIMessage) and not reply.tool_calls
+
+
+def test_structured_output_pydantic(tiny_decoder_path):
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+    result = chat.with_structured_output(Capital).invoke(QUESTION)
+    assert isinstance(result, Capital)
+    as_dict = chat.with_structured_output(Capital.model_json_schema()).invoke(QUESTION)
+    assert as_dict == result.model_dump()
+    raw = chat.with_structured_output(Capital, include_raw=True).invoke(QUESTION)
+    assert raw["parsed"] == result and raw["parsing_error"] is None
+    assert isinstance(raw["raw"], AIMessage)
+
+
+def test_t5_through_chat(t5_chat, tiny_t5_path):
+    assert t5_chat.model_path.resolve() == tiny_t5_path.resolve()
+    reply = t5_chat.invoke(QUESTION)
+    assert isinstance(reply.content, str)
+    assert reply.usage_metadata["output_tokens"] >= 1
+    streamed = _join(list(t5_chat.stream(QUESTION)))
+    assert streamed.content == reply.content
+    assert [m.content for m in t5_chat.batch(PROMPTS)] == [
+        t5_chat.invoke(p).content for p in PROMPTS
+    ]
