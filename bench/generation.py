@@ -15,7 +15,8 @@ Contenders: ``LocalLLM`` on the transformers engine (float32, then ``quantizatio
 the llama.cpp engine; langchain-huggingface's ``HuggingFacePipeline`` on the same converted
 safetensors checkpoint, with its defaults; raw llama-cpp-python ``Llama.create_completion`` on
 the same GGUF with the engine's settings. llama.cpp rows are left out when llama-cpp-python is
-not installed. Each figure is the median of ``--runs`` runs after one warm-up.
+not installed. Each figure is the median of ``--runs`` runs after a warm-up call; the runs go round
+robin over the contenders, so that a busy spell on a shared machine slows each of them alike.
 """
 
 from __future__ import annotations
@@ -74,49 +75,61 @@ class Contender:
     note: str = ""
 
 
-def median_of(runs: int, fn: Callable[[], float]) -> float:
-    """Run ``fn`` once to warm up, then ``runs`` times; the median of what it returns."""
-    fn()
-    return statistics.median(fn() for _ in range(runs))
+class Timer:
+    """Times one contender on the three workloads, keeping every run."""
 
+    def __init__(self, contender: Contender, prompts: list[str], count: Callable) -> None:
+        """Measure ``contender`` on ``prompts``; ``count`` counts a reply's tokens."""
+        self.contender, self.prompts, self.count = contender, prompts, count
+        self.single: list[float] = []
+        self.ttft: list[float] = []
+        self.batch: list[float] = []
+        self.tokens: dict[str, int] = {}
+        self.note = contender.note
 
-def measure(contender: Contender, prompts: list[str], runs: int, count: Callable) -> Result:
-    """Time one contender on the single-stream, first-token and 8-prompt workloads."""
-    result = Result(contender.name, load_s=contender.load_s, note=contender.note)
-    tokens: dict[str, int] = {}
-
-    def single() -> float:
+    def run(self) -> None:
+        """One round of the three workloads."""
+        contender, prompts = self.contender, self.prompts
         start = time.perf_counter()
         text = contender.invoke(prompts[0])
         elapsed = time.perf_counter() - start
-        tokens["single"] = count(text)
-        return tokens["single"] / elapsed
+        self.tokens["single"] = self.count(text)
+        self.single.append(self.tokens["single"] / elapsed)
 
-    def first_token() -> float:
-        assert contender.stream is not None
-        start, first = time.perf_counter(), None
-        for piece in contender.stream(prompts[0]):  # read to the end: no work left behind
-            if piece and first is None:
-                first = time.perf_counter() - start
-        return first if first is not None else float("nan")
+        if contender.stream is not None:
+            try:
+                start, first = time.perf_counter(), None
+                for piece in contender.stream(prompts[0]):  # to the end: no work left behind
+                    if piece and first is None:
+                        first = time.perf_counter() - start
+                if first is not None:
+                    self.ttft.append(first)
+            except Exception as err:  # a baseline's stream that fails here: n/a
+                self.note = (self.note + f" stream failed: {err!r}").strip()
+                contender.stream = None
 
-    def batch() -> float:
         start = time.perf_counter()
         texts = contender.batch(prompts)
         elapsed = time.perf_counter() - start
-        tokens["batch"] = sum(count(t) for t in texts)
-        return tokens["batch"] / elapsed
+        self.tokens["batch"] = sum(self.count(t) for t in texts)
+        self.batch.append(self.tokens["batch"] / elapsed)
 
-    result.single_tok_s = median_of(runs, single)
-    result.single_tokens = tokens["single"]
-    if contender.stream is not None:
-        try:
-            result.ttft_s = median_of(runs, first_token)
-        except Exception as err:  # a baseline's stream that does not work here: n/a
-            result.note = (result.note + f" stream failed: {err!r}").strip()
-    result.batch_tok_s = median_of(runs, batch)
-    result.batch_tokens = tokens["batch"]
-    return result
+    def result(self) -> Result:
+        """Medians of the recorded runs."""
+
+        def median(values: list[float]) -> float | None:
+            return statistics.median(values) if values else None
+
+        return Result(
+            self.contender.name,
+            single_tok_s=median(self.single),
+            single_tokens=self.tokens.get("single"),
+            ttft_s=median(self.ttft),
+            batch_tok_s=median(self.batch),
+            batch_tokens=self.tokens.get("batch"),
+            load_s=self.contender.load_s,
+            note=self.note,
+        )
 
 
 def localchain_contender(name: str, max_new: int, note: str = "", **settings: object) -> Contender:
@@ -273,13 +286,20 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             ),
         ]
-    results: dict[str, Result] = {}
+    timers: dict[str, Timer] = {}
     for key, build in builders:
         if key in args.skip:
             continue
         contender = build()
-        print(f"measuring {contender.name} ...", file=sys.stderr, flush=True)
-        results[key] = measure(contender, prompts, args.runs, count)
+        print(f"warming up {contender.name} ...", file=sys.stderr, flush=True)
+        timers[key] = Timer(contender, prompts, count)
+        contender.invoke(prompts[1])  # warm-up
+    # Round robin, so that a busy spell on a shared machine hits every contender alike.
+    for run in range(args.runs):
+        for timer in timers.values():
+            print(f"run {run + 1}: {timer.contender.name}", file=sys.stderr, flush=True)
+            timer.run()
+    results = {key: timer.result() for key, timer in timers.items()}
 
     print(
         f"\nSmolLM2-135M-Instruct, greedy, max_new_tokens={args.max_new_tokens}, "

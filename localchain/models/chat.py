@@ -337,7 +337,11 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
                     for i, c in enumerate(message.tool_calls)
                 ],
                 usage_metadata=_usage(completion[0]),
-                response_metadata={"finish_reason": completion[0].finish_reason},
+                response_metadata={
+                    "finish_reason": completion[0].finish_reason,
+                    "model_name": self.model,
+                    "model_provider": "localchain",
+                },
                 chunk_position="last",
             )
             yield ChatGenerationChunk(message=chunk)

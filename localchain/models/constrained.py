@@ -214,6 +214,18 @@ class GrammarLogitsProcessor(LogitsProcessor):
         """Return every row to the start of its grammar, for a new generation."""
         self._init_matchers(self._grammars)
 
+    def select_rows(self, keep: list[int]) -> None:
+        """Keep only the rows at positions ``keep`` (finished rows leave the batch).
+
+        A decode loop that drops finished rows from its batch calls this so each remaining
+        row keeps its own matcher state.
+        """
+        self._matchers = [self._matchers[i] for i in keep]
+        if len(self._grammars) == len(keep) or max(keep, default=0) < len(self._grammars):
+            self._grammars = [self._grammars[i] for i in keep]
+        if self._bitmask is not None:
+            self._bitmask = _xgr().allocate_token_bitmask(max(1, len(keep)), self._vocab_size)
+
     def is_terminated(self, row: int) -> bool:
         """Whether ``row`` has finished its grammar and accepted the stop token.
 

@@ -170,6 +170,10 @@ def stream_batch(
     stops = [s for s in config.stop if s]
     hold = max((len(s) for s in stops), default=1) - 1
     step_fn = _causal_steps if lm.kind == "causal" else _seq2seq_steps
+    # Finished rows leave the batch (their cache rows are dropped), so a long row does not
+    # pay for short ones; a custom logits processor without ``select_rows`` keeps them in.
+    can_prune = logits_processor is None or hasattr(logits_processor, "select_rows")
+    active = list(range(len(rows)))  # original row index of each batch position
     with torch.inference_mode():
         steps = step_fn(lm, encoded, forward_kwargs)
         scores, history = next(steps)
@@ -178,7 +182,9 @@ def stream_batch(
                 scores = logits_processor(history, scores)
             next_ids = _choose(scores, config, generator)
             tokens = next_ids.tolist()
-            for index, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+            for position, token in enumerate(tokens):
+                index = active[position]
+                row = rows[index]
                 if row.done:
                     continue
                 if token in eos:
@@ -201,13 +207,19 @@ def stream_batch(
                     piece = row.text[row.emitted : safe]
                     row.emitted = safe
                     yield StreamEvent(index, piece)
-            next_ids.masked_fill_(
-                torch.tensor([r.done for r in rows], device=next_ids.device), _pad_id(lm)
-            )
-            if all(r.done for r in rows):
+            keep = [pos for pos, index in enumerate(active) if not rows[index].done]
+            if not keep:
                 steps.close()
                 return
-            scores, history = steps.send(next_ids)
+            if can_prune and len(keep) < len(active):
+                active = [active[pos] for pos in keep]
+                if logits_processor is not None:
+                    logits_processor.select_rows(keep)  # type: ignore[attr-defined]
+                scores, history = steps.send((next_ids, keep))
+            else:
+                done = torch.tensor([rows[i].done for i in active], device=next_ids.device)
+                next_ids.masked_fill_(done, _pad_id(lm))
+                scores, history = steps.send((next_ids, None))
 
 
 def _completion(row: _Row) -> Completion:
@@ -272,7 +284,7 @@ def _cache_of(output: Any) -> Any:
 
 def _causal_steps(
     lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
-) -> Generator[tuple[torch.Tensor, torch.Tensor], torch.Tensor, None]:
+) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
     import torch
 
     device, pad = lm.device, _pad_id(lm)
@@ -284,6 +296,9 @@ def _causal_steps(
         mask[i, width - len(ids) :] = 1
     input_ids, mask = input_ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    # Without padding the model's own causal mask is enough, and attention skips the mask
+    # tensor entirely (a faster kernel path on the CPU).
+    padded = bool((mask == 0).any())
     cache_name = _cache_kwarg(lm.model)
     extra = dict(forward_kwargs)
     if "logits_to_keep" in inspect.signature(_base(lm.model).forward).parameters:
@@ -294,23 +309,30 @@ def _causal_steps(
     while True:
         out = lm.model(
             input_ids=step_ids,
-            attention_mask=mask,
+            attention_mask=mask if padded else None,
             position_ids=positions,
             use_cache=True,
             **{cache_name: cache},
             **extra,
         )
         cache = _cache_of(out)
-        chosen = yield out.logits[:, -1, :].float(), history
+        chosen, keep = yield out.logits[:, -1, :].float(), history
         step_ids = chosen.view(-1, 1)
+        positions = positions[:, -1:] + 1
+        if keep is not None:
+            rows_kept = torch.tensor(keep, device=device)
+            step_ids, history, mask, positions = (
+                t.index_select(0, rows_kept) for t in (step_ids, history, mask, positions)
+            )
+            cache.batch_select_indices(rows_kept)
+            extra = _select_adapters(extra, keep)
         history = torch.cat([history, step_ids], dim=-1)
         mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
-        positions = positions[:, -1:] + 1
 
 
 def _seq2seq_steps(
     lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
-) -> Generator[tuple[torch.Tensor, torch.Tensor], torch.Tensor, None]:
+) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
     import torch
 
     device, pad = lm.device, _pad_id(lm)
@@ -334,20 +356,34 @@ def _seq2seq_steps(
         use_cache=True,
         **forward_kwargs,
     )
-    encoder_outputs = (out.encoder_last_hidden_state,)
+    encoder_hidden = out.encoder_last_hidden_state
     history = decoder_ids
     while True:
-        chosen = yield out.logits[:, -1, :].float(), history
+        chosen, keep = yield out.logits[:, -1, :].float(), history
         step_ids = chosen.view(-1, 1)
+        cache = _cache_of(out)
+        if keep is not None:
+            rows_kept = torch.tensor(keep, device=device)
+            step_ids, history, mask, encoder_hidden = (
+                t.index_select(0, rows_kept) for t in (step_ids, history, mask, encoder_hidden)
+            )
+            cache.batch_select_indices(rows_kept)
+            forward_kwargs = _select_adapters(forward_kwargs, keep)
         history = torch.cat([history, step_ids], dim=-1)
         out = lm.model(
             attention_mask=mask,
-            encoder_outputs=encoder_outputs,
+            encoder_outputs=(encoder_hidden,),
             decoder_input_ids=step_ids,
             use_cache=True,
-            **{cache_name: _cache_of(out)},
+            **{cache_name: cache},
             **forward_kwargs,
         )
+
+
+def _select_adapters(kwargs: dict[str, Any], keep: list[int]) -> dict[str, Any]:
+    if "adapter_names" not in kwargs:
+        return kwargs
+    return {**kwargs, "adapter_names": [kwargs["adapter_names"][i] for i in keep]}
 
 
 def _base(model: Any) -> Any:

@@ -123,3 +123,27 @@ def test_batch_stream_reports_every_row(lm):
     events = list(stream_batch(lm, ["hello", "cat"], GenerationConfig(max_new_tokens=5)))
     done = {e.index for e in events if e.done}
     assert done == {0, 1}
+
+
+def test_rows_that_finish_early_leave_the_batch_without_changing_the_others(lm):
+    free = generate(lm, ["hello world"], GenerationConfig(max_new_tokens=12))[0].text
+    config = GenerationConfig(max_new_tokens=12, stop=[free[1:3]])
+    batched = generate(lm, ["hello world", "cat", "The capital of France"], config)
+    assert batched[0].finish_reason == "stop" and len(batched[0].token_ids) < 12
+    for prompt, row in zip(["cat", "The capital of France"], batched[1:], strict=True):
+        assert row.token_ids == generate(lm, [prompt], config)[0].token_ids
+
+
+def test_constrained_and_free_rows_finish_at_different_times(lm):
+    from localchain.models.engines.transformers import TransformersEngine
+
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 40}},
+        "required": ["city"],
+    }
+    engine = TransformersEngine(lm)
+    short = GenerationConfig(max_new_tokens=3)
+    out = engine.generate(["hello", "cat"], short, schemas=[schema, None])
+    assert out[0].text.startswith("{") and out[0].finish_reason == "length"
+    assert out[1].token_ids == generate(lm, ["cat"], short)[0].token_ids

@@ -1,0 +1,726 @@
+"""The sandbox policy: what a program may say (checked on the AST) and what it can reach at run time.
+
+This module is stdlib-only and imports nothing from localchain, because the sandbox child loads it
+by file path in a fresh ``python -I -S`` interpreter and re-validates every program with it.
+
+Everything here is an allowlist. A program may use only:
+
+* the syntax nodes in ``ALLOWED_NODES`` (no classes, ``global``/``nonlocal``, ``with``, ``async``,
+  ``yield``, ``match``, decorators, ``try*``; see ``_REFUSED_SYNTAX`` for the reasons given);
+* names it binds itself, plus the builtins in ``SAFE_BUILTINS``; no name may start with ``_``
+  (except the throwaway ``_``), and the names in ``DENIED_NAMES`` are refused even as variables;
+* attribute names in ``ATTRIBUTE_NAMES`` (the union of the per-type allowlists below); at run time
+  every attribute read goes through a guard that checks the allowlist of the object's exact type;
+* ``import`` of the modules in ``MODULE_ATTRS``, which binds a ``ModuleProxy`` exposing only the
+  listed attributes, never the module object (so ``fractions.sys`` or ``random._os`` do not exist);
+* string constants that do not spell a dunder name.
+
+Identifiers are validated on the parsed AST, where Python has already NFKC-normalised them, so a
+look-alike such as ``ｅval`` is checked as ``eval``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+MAX_SOURCE_CHARS = 50_000
+"""Default cap on program size, checked before parsing."""
+MAX_AST_NODES = 20_000
+"""Cap on the number of AST nodes."""
+MAX_AST_DEPTH = 120
+"""Cap on AST nesting; keeps the compiler's recursion (and ours) far from its limits."""
+MAX_POW_BITS = 1_000_000
+"""``a ** b`` whose result would exceed this many bits is stopped before it is computed."""
+MAX_RESULT_INT_BITS = 3_400
+"""Returned ints must fit in about 1,000 decimal digits."""
+MAX_RESULT_DEPTH = 50
+"""Returned containers may nest this deep."""
+
+ATTR_GUARD = "__lc_attr__"
+POW_GUARD = "__lc_pow__"
+PROGRAM_FILENAME = "<program>"
+
+# --------------------------------------------------------------------------------------- syntax
+
+ALLOWED_NODES: frozenset[type] = frozenset(
+    {
+        ast.Module, ast.Expr, ast.FunctionDef, ast.arguments, ast.arg, ast.Return,
+        ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass, ast.Break, ast.Continue,
+        ast.If, ast.For, ast.While, ast.Try, ast.ExceptHandler, ast.Raise, ast.Assert,
+        ast.Import, ast.ImportFrom, ast.alias,
+        ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.NamedExpr, ast.Lambda,
+        ast.Call, ast.keyword, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred, ast.Name,
+        ast.Constant, ast.JoinedStr, ast.FormattedValue,
+        ast.List, ast.Tuple, ast.Dict, ast.Set,
+        ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension,
+        ast.Load, ast.Store, ast.Del,
+        ast.And, ast.Or, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
+        ast.LShift, ast.RShift, ast.BitOr, ast.BitXor, ast.BitAnd,
+        ast.UAdd, ast.USub, ast.Not, ast.Invert,
+        ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn,
+    }
+)  # fmt: skip
+
+_REFUSED_SYNTAX = {
+    "ClassDef": "class definitions (a class can define __repr__, __del__ and other hooks)",
+    "AsyncFunctionDef": "async functions",
+    "Await": "await",
+    "AsyncFor": "async for",
+    "AsyncWith": "async with",
+    "With": "with statements (context managers run hidden code)",
+    "Yield": "yield (generators expose frames)",
+    "YieldFrom": "yield from",
+    "Global": "global statements",
+    "Nonlocal": "nonlocal statements",
+    "Match": "match statements (class patterns read attributes)",
+    "TryStar": "try/except* blocks",
+    "MatMult": "the @ operator",
+}
+
+# ----------------------------------------------------------------------------------------- names
+
+SAFE_EXCEPTIONS = (
+    "ArithmeticError", "AssertionError", "Exception", "IndexError", "KeyError", "LookupError",
+    "OverflowError", "RecursionError", "RuntimeError", "StopIteration", "TypeError",
+    "ValueError", "ZeroDivisionError",
+)  # fmt: skip
+
+SAFE_BUILTINS: frozenset[str] = frozenset(
+    {
+        "abs", "all", "any", "bool", "chr", "complex", "dict", "divmod", "enumerate", "filter",
+        "float", "frozenset", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
+        "next", "ord", "pow", "print", "range", "repr", "reversed", "round", "set", "slice",
+        "sorted", "str", "sum", "tuple", "zip", "True", "False", "None",
+        *SAFE_EXCEPTIONS,
+    }
+)  # fmt: skip
+"""Builtin names a program may use (``pow`` is size-guarded, ``print`` is captured and capped)."""
+
+DENIED_NAMES: frozenset[str] = frozenset(
+    {
+        "eval", "exec", "compile", "open", "input", "breakpoint", "help", "exit", "quit",
+        "getattr", "setattr", "delattr", "hasattr", "vars", "dir", "globals", "locals", "id",
+        "type", "object", "super", "classmethod", "staticmethod", "property", "memoryview",
+        "bytearray", "bytes", "format", "issubclass", "callable", "hash", "aiter", "anext",
+        "copyright", "credits", "license", "Ellipsis", "NotImplemented", "BaseException",
+        "GeneratorExit", "KeyboardInterrupt", "SystemExit",
+        "os", "sys", "builtins", "importlib", "subprocess", "socket", "ctypes", "inspect", "gc",
+        "operator", "string_formatter", "Formatter", "attrgetter", "methodcaller", "pickle",
+        "marshal", "shutil", "pathlib", "signal", "threading", "multiprocessing", "asyncio",
+    }
+)  # fmt: skip
+"""Refused anywhere, even as a program's own variable, so the error message is unambiguous."""
+
+_DUNDER_IN_TEXT = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
+
+# ------------------------------------------------------------------------------------ attributes
+
+_STR = (
+    "capitalize", "casefold", "center", "count", "endswith", "expandtabs", "find", "index",
+    "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower",
+    "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower",
+    "lstrip", "maketrans", "partition", "removeprefix", "removesuffix", "replace", "rfind",
+    "rindex", "rjust", "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith",
+    "strip", "swapcase", "title", "translate", "upper", "zfill",
+)  # fmt: skip
+_LIST = ("append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove",
+         "reverse", "sort")  # fmt: skip
+_DICT = ("clear", "copy", "fromkeys", "get", "items", "keys", "pop", "popitem", "setdefault",
+         "update", "values")  # fmt: skip
+_FROZENSET = ("copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset",
+              "symmetric_difference", "union")  # fmt: skip
+_SET = (*_FROZENSET, "add", "clear", "difference_update", "discard", "intersection_update",
+        "pop", "remove", "symmetric_difference_update", "update")  # fmt: skip
+_NUMBER = ("real", "imag", "conjugate")
+_INT = (*_NUMBER, "bit_length", "bit_count", "numerator", "denominator", "as_integer_ratio")
+_FLOAT = (*_NUMBER, "as_integer_ratio", "is_integer", "hex", "fromhex")
+_FRACTION = (*_NUMBER, "numerator", "denominator", "limit_denominator", "as_integer_ratio",
+             "from_float", "from_decimal")  # fmt: skip
+_DECIMAL = (
+    *_NUMBER, "adjusted", "as_integer_ratio", "compare", "copy_abs", "copy_negate", "copy_sign",
+    "exp", "fma", "from_float", "is_finite", "is_infinite", "is_nan", "is_signed", "is_zero",
+    "ln", "log10", "max", "min", "normalize", "quantize", "sqrt", "to_integral",
+    "to_integral_value",
+)  # fmt: skip
+_DATE = ("year", "month", "day", "weekday", "isoweekday", "isoformat", "isocalendar",
+         "strftime", "replace", "toordinal", "ctime", "today", "fromordinal", "fromisoformat",
+         "fromisocalendar", "min", "max", "resolution")  # fmt: skip
+_TIME = ("hour", "minute", "second", "microsecond", "isoformat", "strftime", "replace",
+         "fromisoformat", "min", "max", "resolution")  # fmt: skip
+_DATETIME = (*_DATE, *_TIME, "date", "time", "now", "strptime", "combine", "timestamp")
+_TIMEDELTA = ("days", "seconds", "microseconds", "total_seconds", "min", "max", "resolution")
+_DEQUE = ("append", "appendleft", "clear", "copy", "count", "extend", "extendleft", "index",
+          "insert", "maxlen", "pop", "popleft", "remove", "reverse", "rotate")  # fmt: skip
+
+TYPE_ATTRS: dict[str, tuple[str, ...]] = {
+    "builtins.str": _STR,
+    "builtins.list": _LIST,
+    "builtins.dict": _DICT,
+    "builtins.set": _SET,
+    "builtins.frozenset": _FROZENSET,
+    "builtins.tuple": ("count", "index"),
+    "builtins.int": (*_INT, "from_bytes"),
+    "builtins.bool": _INT,
+    "builtins.float": _FLOAT,
+    "builtins.complex": _NUMBER,
+    "fractions.Fraction": _FRACTION,
+    "decimal.Decimal": _DECIMAL,
+    "datetime.date": _DATE,
+    "datetime.time": _TIME,
+    "datetime.datetime": _DATETIME,
+    "datetime.timedelta": _TIMEDELTA,
+    "collections.Counter": (*_DICT, "most_common", "elements", "subtract", "total"),
+    "collections.OrderedDict": (*_DICT, "move_to_end"),
+    "collections.defaultdict": _DICT,
+    "collections.deque": _DEQUE,
+    "itertools.chain": ("from_iterable",),
+}
+"""Attributes readable on instances of a type, and on the type itself (``str.lower``)."""
+
+EXCEPTION_ATTRS = ("args",)
+"""Attributes readable on exception instances (not ``__traceback__``, ``obj``, ``value``...)."""
+
+_MATH = (
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "comb",
+    "copysign", "cos", "cosh", "degrees", "dist", "e", "erf", "erfc", "exp", "exp2", "expm1",
+    "fabs", "factorial", "floor", "fmod", "frexp", "fsum", "gamma", "gcd", "hypot", "inf",
+    "isclose", "isfinite", "isinf", "isnan", "isqrt", "lcm", "ldexp", "lgamma", "log", "log10",
+    "log1p", "log2", "modf", "nan", "nextafter", "perm", "pi", "pow", "prod", "radians",
+    "remainder", "sin", "sinh", "sqrt", "tan", "tanh", "tau", "trunc", "ulp",
+)  # fmt: skip
+
+MODULE_ATTRS: dict[str, tuple[str, ...]] = {
+    "math": _MATH,
+    "fractions": ("Fraction",),
+    "decimal": (
+        "Decimal", "ROUND_CEILING", "ROUND_DOWN", "ROUND_FLOOR", "ROUND_HALF_DOWN",
+        "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP", "ROUND_05UP",
+    ),
+    "datetime": ("date", "datetime", "time", "timedelta", "MINYEAR", "MAXYEAR"),
+    "statistics": (
+        "fmean", "geometric_mean", "harmonic_mean", "mean", "median", "median_high",
+        "median_low", "mode", "multimode", "pstdev", "pvariance", "quantiles", "stdev",
+        "variance", "StatisticsError",
+    ),
+    "itertools": (
+        "accumulate", "chain", "combinations", "combinations_with_replacement", "compress",
+        "count", "cycle", "dropwhile", "filterfalse", "groupby", "islice", "pairwise",
+        "permutations", "product", "repeat", "starmap", "takewhile", "zip_longest",
+    ),
+    "functools": ("reduce", "cmp_to_key", "lru_cache", "cache"),
+    "collections": ("Counter", "OrderedDict", "defaultdict", "deque"),
+    "string": (
+        "ascii_letters", "ascii_lowercase", "ascii_uppercase", "capwords", "digits",
+        "hexdigits", "octdigits", "printable", "punctuation", "whitespace",
+    ),
+    "random": (
+        "choice", "choices", "gauss", "randint", "random", "randrange", "sample", "seed",
+        "shuffle", "uniform",
+    ),
+}  # fmt: skip
+"""Importable modules and the attributes their proxies expose. ``re`` is left out (ReDoS)."""
+
+ALLOWED_MODULES: frozenset[str] = frozenset(MODULE_ATTRS)
+
+ATTRIBUTE_NAMES: frozenset[str] = frozenset(
+    {name for names in TYPE_ATTRS.values() for name in names}
+    | {name for names in MODULE_ATTRS.values() for name in names}
+    | set(EXCEPTION_ATTRS)
+)
+"""Every attribute name a program may write; the run-time guard then checks the exact type."""
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+class PolicyViolation(Exception):
+    """A program breaks the policy (or does not parse).
+
+    Attributes:
+        reason: What was refused, in words.
+        line: 1-based line of the offending code, if known.
+        col: 1-based column of the offending code, if known.
+        syntax: True when the program does not parse at all.
+    """
+
+    def __init__(
+        self, reason: str, line: int | None = None, col: int | None = None, *, syntax: bool = False
+    ) -> None:
+        where = f" (line {line}, column {col})" if line is not None and col is not None else ""
+        where = where or (f" (line {line})" if line is not None else "")
+        super().__init__(f"{reason}{where}")
+        self.reason = reason
+        self.line = line
+        self.col = col
+        self.syntax = syntax
+
+
+def _where(node: ast.AST, fallback: tuple[int | None, int | None]) -> tuple[int | None, int | None]:
+    line = getattr(node, "lineno", None)
+    if line is None:
+        return fallback
+    return line, getattr(node, "col_offset", 0) + 1
+
+
+def _check_identifier(name: str, what: str, where: tuple[int | None, int | None]) -> None:
+    if name != "_" and name.startswith("_"):
+        msg = f"{what} {name!r}: names starting with an underscore are not allowed"
+        raise PolicyViolation(msg, *where)
+    if name in DENIED_NAMES:
+        raise PolicyViolation(f"{what} {name!r} is not allowed in the sandbox", *where)
+
+
+def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> ast.Module:
+    """Parse a program defensively: size-capped, and every parser failure becomes a refusal.
+
+    Raises:
+        PolicyViolation: The source is too large, too deeply nested, or not valid Python.
+    """
+    if not isinstance(source, str):
+        msg = f"the program must be a str, got {type(source).__name__}"
+        raise PolicyViolation(msg)
+    if len(source) > max_source_chars:
+        msg = f"the program is {len(source):,} characters long; the limit is {max_source_chars:,}"
+        raise PolicyViolation(msg)
+    try:
+        return ast.parse(source, filename=PROGRAM_FILENAME, mode="exec")
+    except SyntaxError as err:
+        reason = f"syntax error: {err.msg}"
+        raise PolicyViolation(reason, err.lineno, err.offset, syntax=True) from None
+    except (RecursionError, MemoryError, OverflowError):
+        msg = "the program is too deeply nested or too complex to parse"
+        raise PolicyViolation(msg) from None
+    except ValueError as err:  # e.g. null bytes, or an int literal over the digit limit
+        raise PolicyViolation(f"the program cannot be parsed: {err}") from None
+
+
+def validate_tree(tree: ast.Module, *, entry: str | None = None) -> None:
+    """Check a parsed program against the policy (iteratively: deep trees cannot crash it).
+
+    Args:
+        tree: The parsed module.
+        entry: When given, the name of a function the module must define at top level.
+
+    Raises:
+        PolicyViolation: The first thing refused, with its line and column.
+    """
+    bound: set[str] = set()
+    loads: list[tuple[str, tuple[int | None, int | None]]] = []
+    count = 0
+    stack: list[tuple[ast.AST, int, tuple[int | None, int | None]]] = [(tree, 0, (None, None))]
+    while stack:
+        node, depth, parent_where = stack.pop()
+        count += 1
+        where = _where(node, parent_where)
+        if count > MAX_AST_NODES:
+            raise PolicyViolation(f"the program has more than {MAX_AST_NODES:,} syntax nodes")
+        if depth > MAX_AST_DEPTH:
+            msg = f"the program is nested more than {MAX_AST_DEPTH} levels deep"
+            raise PolicyViolation(msg, *where)
+        _check_node(node, where, bound, loads)
+        stack.extend((child, depth + 1, where) for child in ast.iter_child_nodes(node))
+    for name, where in loads:
+        if name not in bound and name not in SAFE_BUILTINS:
+            msg = f"name {name!r} is not defined and is not an allowed builtin"
+            raise PolicyViolation(msg, *where)
+    if entry is not None:
+        _check_entry(tree, entry)
+
+
+def _check_entry(tree: ast.Module, entry: str) -> None:
+    if not entry.isidentifier() or entry.startswith("_") or entry in DENIED_NAMES:
+        raise PolicyViolation(f"the entry point {entry!r} is not an allowed function name")
+    defined = any(isinstance(n, ast.FunctionDef) and n.name == entry for n in tree.body)
+    if not defined:
+        msg = f"the program defines no top-level function {entry!r}: write `def {entry}(): ...`"
+        raise PolicyViolation(msg)
+
+
+def _check_node(  # noqa: C901 - one flat dispatch on node type reads best here
+    node: ast.AST,
+    where: tuple[int | None, int | None],
+    bound: set[str],
+    loads: list[tuple[str, tuple[int | None, int | None]]],
+) -> None:
+    kind = type(node)
+    if kind not in ALLOWED_NODES:
+        what = _REFUSED_SYNTAX.get(kind.__name__, f"{kind.__name__} syntax")
+        raise PolicyViolation(f"{what} is not allowed in the sandbox", *where)
+    if kind is ast.Name:
+        _check_identifier(node.id, "name", where)
+        if isinstance(node.ctx, ast.Load):
+            loads.append((node.id, where))
+        else:
+            bound.add(node.id)
+    elif kind is ast.Attribute:
+        if not isinstance(node.ctx, ast.Load):
+            raise PolicyViolation(f"assigning or deleting attribute {node.attr!r}", *where)
+        _check_identifier(node.attr, "attribute", where)
+        if node.attr not in ATTRIBUTE_NAMES:
+            raise PolicyViolation(f"attribute {node.attr!r} is not on the allowlist", *where)
+    elif kind is ast.FunctionDef:
+        _check_identifier(node.name, "function", where)
+        if node.decorator_list:
+            raise PolicyViolation("decorators are not allowed in the sandbox", *where)
+        bound.add(node.name)
+    elif kind is ast.arg:
+        _check_identifier(node.arg, "argument", where)
+        bound.add(node.arg)
+    elif kind is ast.keyword and node.arg is not None:
+        _check_identifier(node.arg, "keyword argument", where)
+    elif kind is ast.ExceptHandler and node.name is not None:
+        _check_identifier(node.name, "exception name", where)
+        bound.add(node.name)
+    elif kind is ast.Import:
+        for alias in node.names:
+            _check_module(alias.name, where)
+            if alias.asname is not None:
+                _check_identifier(alias.asname, "import alias", where)
+            bound.add(alias.asname or alias.name)
+    elif kind is ast.ImportFrom:
+        if node.level or node.module is None:
+            raise PolicyViolation("relative imports are not allowed in the sandbox", *where)
+        _check_module(node.module, where)
+        for alias in node.names:
+            if alias.name not in MODULE_ATTRS[node.module]:
+                msg = f"importing {alias.name!r} from {node.module!r} is not allowed"
+                raise PolicyViolation(msg, *where)
+            if alias.asname is not None:
+                _check_identifier(alias.asname, "import alias", where)
+            bound.add(alias.asname or alias.name)
+    elif kind is ast.Constant:
+        _check_constant(node.value, where)
+    elif kind is ast.AugAssign and isinstance(node.op, ast.Pow):
+        if not isinstance(node.target, ast.Name):
+            msg = "`**=` on an item; write `x[i] = x[i] ** y` instead"
+            raise PolicyViolation(msg, *where)
+    elif kind is ast.comprehension and node.is_async:
+        raise PolicyViolation("async comprehensions are not allowed in the sandbox", *where)
+
+
+def _check_module(name: str, where: tuple[int | None, int | None]) -> None:
+    if name not in MODULE_ATTRS:
+        allowed = ", ".join(sorted(MODULE_ATTRS))
+        msg = f"import of module {name!r} is not allowed (allowed: {allowed})"
+        raise PolicyViolation(msg, *where)
+
+
+def _check_constant(value: object, where: tuple[int | None, int | None]) -> None:
+    if value is None or type(value) in (bool, int, float, complex):
+        return
+    if type(value) is str:
+        found = _DUNDER_IN_TEXT.search(value)
+        if found:
+            msg = f"string constants may not spell a dunder name ({found.group()!r})"
+            raise PolicyViolation(msg, *where)
+        return
+    raise PolicyViolation(f"{type(value).__name__} constants are not allowed", *where)
+
+
+def validate(
+    source: str, *, entry: str | None = None, max_source_chars: int = MAX_SOURCE_CHARS
+) -> ast.Module:
+    """Parse and validate a program.
+
+    Args:
+        source: Python source text.
+        entry: When given, the top-level function the program must define.
+        max_source_chars: Size cap, checked before parsing.
+
+    Returns:
+        The parsed (unmodified) module.
+
+    Raises:
+        PolicyViolation: The program is refused or does not parse.
+    """
+    tree = parse_program(source, max_source_chars=max_source_chars)
+    validate_tree(tree, entry=entry)
+    return tree
+
+
+# ------------------------------------------------------------------------------------ rewriting
+
+
+class _GuardRewriter(ast.NodeTransformer):
+    """Route every attribute read and every ``**`` through the run-time guards."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        value = self.visit(node.value)
+        call = ast.Call(
+            func=ast.Name(id=ATTR_GUARD, ctx=ast.Load()),
+            args=[value, ast.Constant(value=node.attr)],
+            keywords=[],
+        )
+        return ast.copy_location(call, node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Pow):
+            return node
+        call = ast.Call(
+            func=ast.Name(id=POW_GUARD, ctx=ast.Load()), args=[node.left, node.right], keywords=[]
+        )
+        return ast.copy_location(call, node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Pow) or not isinstance(node.target, ast.Name):
+            return node
+        load = ast.Name(id=node.target.id, ctx=ast.Load())
+        call = ast.Call(func=ast.Name(id=POW_GUARD, ctx=ast.Load()), args=[load, node.value])
+        call.keywords = []
+        return ast.copy_location(ast.Assign(targets=[node.target], value=call), node)
+
+
+def rewrite(tree: ast.Module) -> ast.Module:
+    """Return the validated tree with attribute reads and powers routed through the guards."""
+    new = _GuardRewriter().visit(tree)
+    return ast.fix_missing_locations(new)
+
+
+# ------------------------------------------------------------------------------------- run time
+
+
+class ModuleProxy:
+    """Stands in for an allowed module: only the allowlisted attributes exist on it."""
+
+    __slots__ = ("_lc_attrs", "_lc_name")
+
+    def __init__(self, name: str, attrs: dict[str, Any]) -> None:
+        object.__setattr__(self, "_lc_name", name)
+        object.__setattr__(self, "_lc_attrs", attrs)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._lc_attrs[name]
+        except KeyError:
+            msg = f"module {self._lc_name!r} has no allowed attribute {name!r}"
+            raise AttributeError(msg) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        msg = f"module {self._lc_name!r} is read-only in the sandbox"
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        return f"<sandboxed module {self._lc_name!r}>"
+
+
+class OutputLimitExceeded(BaseException):
+    """Raised inside the child when the program prints more than allowed."""
+
+
+def _resolve(dotted: str) -> Any:
+    import importlib
+
+    module, _, qualname = dotted.rpartition(".")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Runtime:
+    """The objects a validated program runs with: guarded builtins, proxies and captured output.
+
+    Built in the sandbox child, before the rlimits are set and imports are blocked.
+
+    Args:
+        max_output_chars: How many characters ``print`` may produce in total.
+    """
+
+    def __init__(self, max_output_chars: int) -> None:
+        import builtins
+        import importlib
+
+        self.max_output_chars = max_output_chars
+        self.output: list[str] = []
+        self.output_size = 0
+        self.output_exceeded = False
+        self.proxies: dict[str, ModuleProxy] = {}
+        for name, attrs in MODULE_ATTRS.items():
+            module = importlib.import_module(name)
+            exposed = {a: getattr(module, a) for a in attrs if hasattr(module, a)}
+            self.proxies[name] = ModuleProxy(name, exposed)
+        self.type_attrs: dict[type, frozenset[str]] = {
+            _resolve(dotted): frozenset(names) for dotted, names in TYPE_ATTRS.items()
+        }
+        self.builtins: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+        self.builtins.update(
+            {
+                "pow": self.guarded_pow,
+                "print": self.captured_print,
+                "__import__": self.guarded_import,
+                ATTR_GUARD: self.guarded_attr,
+                POW_GUARD: self.guarded_pow,
+            }
+        )
+
+    def guarded_attr(self, obj: Any, name: str) -> Any:
+        """Read ``obj.name`` only if ``name`` is allowlisted for the exact type of ``obj``."""
+        cls = type(obj)
+        if cls is ModuleProxy:
+            return getattr(obj, name)
+        if isinstance(obj, type):
+            allowed = self.type_attrs.get(obj)
+        elif isinstance(obj, BaseException):
+            allowed = frozenset(EXCEPTION_ATTRS)
+        else:
+            allowed = self.type_attrs.get(cls)
+        if allowed is None or name not in allowed:
+            msg = f"attribute {name!r} of {cls.__name__} objects is not allowed in the sandbox"
+            raise AttributeError(msg)
+        return getattr(obj, name)
+
+    @staticmethod
+    def guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
+        """``pow`` that refuses integer and fraction powers too large to compute quickly."""
+        if mod is None and type(exp) in (int, bool) and exp > 1:
+            size = _bits(base)
+            if size > 1 and exp * size > MAX_POW_BITS:
+                msg = (
+                    f"the power would have about {int(exp * size * 0.30103):,} digits, over the "
+                    f"sandbox limit of {int(MAX_POW_BITS * 0.30103):,}"
+                )
+                raise MemoryError(msg)
+        if mod is None:
+            return base**exp
+        return pow(base, exp, mod)
+
+    def captured_print(self, *args: Any, sep: Any = " ", end: Any = "\n") -> None:
+        """``print`` into the captured output, capped at ``max_output_chars``."""
+        sep = " " if sep is None else str(sep)
+        end = "\n" if end is None else str(end)
+        text = sep.join(str(arg) for arg in args) + end
+        self.output_size += len(text)
+        if self.output_size > self.max_output_chars:
+            self.output_exceeded = True
+            msg = f"the program printed more than {self.max_output_chars:,} characters"
+            raise OutputLimitExceeded(msg)
+        self.output.append(text)
+
+    def guarded_import(
+        self,
+        name: str,
+        globals: Any = None,  # noqa: A002 - the signature of builtins.__import__
+        locals: Any = None,  # noqa: A002
+        fromlist: Iterable[str] | None = (),
+        level: int = 0,
+    ) -> ModuleProxy:
+        """``__import__`` that hands out proxies of allowed modules only."""
+        if level != 0 or name not in self.proxies:
+            msg = f"import of module {name!r} is not allowed in the sandbox"
+            raise ImportError(msg)
+        return self.proxies[name]
+
+
+def _bits(value: Any) -> int:
+    """Rough size in bits of an int-like base (0 for anything whose power is cheap or bounded)."""
+    if type(value) in (int, bool):
+        return abs(int(value)).bit_length()
+    numerator = getattr(value, "numerator", None)
+    denominator = getattr(value, "denominator", None)
+    if type(numerator) is int and type(denominator) is int and type(value) is not float:
+        return max(abs(numerator).bit_length(), denominator.bit_length())
+    return 0
+
+
+# --------------------------------------------------------------------------------- plain results
+
+
+class ResultNotPlain(Exception):
+    """The entry function returned something that is not plain JSON-able data."""
+
+
+def to_plain(value: Any, converters: dict[type, Callable[[Any], Any]] | None = None) -> Any:
+    """Convert a returned value to plain JSON data, checking exact types (no hooks run).
+
+    Rules: ``None``, ``bool``, ``int`` (up to about 1,000 digits), ``float`` and ``str`` pass as
+    they are; ``list``, ``tuple`` and ``deque`` become lists; ``dict``, ``Counter``,
+    ``OrderedDict`` and ``defaultdict`` with ``str`` keys become dicts; ``set`` and ``frozenset``
+    become sorted lists; ``Fraction`` and ``Decimal`` become an ``int`` when whole, else a
+    ``float``; ``date``, ``time`` and ``datetime`` become ISO-format strings. Anything else
+    (``timedelta``, functions, iterators, module proxies...) is refused.
+
+    Raises:
+        ResultNotPlain: Naming the type that cannot be returned.
+    """
+    table = converters if converters is not None else _default_converters()
+    return _walk(value, table, 0)
+
+
+def _walk(value: Any, table: dict[type, Callable[[Any], Any]], depth: int) -> Any:
+    if depth > MAX_RESULT_DEPTH:
+        msg = f"the result is nested more than {MAX_RESULT_DEPTH} levels deep"
+        raise ResultNotPlain(msg)
+    cls = type(value)
+    if value is None or cls in (bool, str, float):
+        return value
+    if cls is int:
+        if value.bit_length() > MAX_RESULT_INT_BITS:
+            msg = "the result is an int with more than about 1,000 digits; return str(n) instead"
+            raise ResultNotPlain(msg)
+        return value
+    kind = table.get(cls)
+    if kind is list:
+        return [_walk(item, table, depth + 1) for item in value]
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                msg = f"dict keys in the result must be str, not {type(key).__name__}"
+                raise ResultNotPlain(msg)
+            out[key] = _walk(item, table, depth + 1)
+        return out
+    if kind is set:
+        items = [_walk(item, table, depth + 1) for item in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            msg = "a returned set mixes types that cannot be sorted; return a list instead"
+            raise ResultNotPlain(msg) from None
+    if kind is not None:
+        return _walk(kind(value), table, depth + 1)
+    msg = (
+        f"the result contains a {cls.__name__} object, which is not plain data; return None, "
+        "bool, int, float, str, or a list or dict (str keys) of those"
+    )
+    raise ResultNotPlain(msg)
+
+
+def _number(value: Any) -> int | float:
+    if value.is_finite() if hasattr(value, "is_finite") else True:
+        if value == int(value):
+            if abs(int(value)).bit_length() > MAX_RESULT_INT_BITS:
+                return float(value)
+            return int(value)
+    return float(value)
+
+
+def _default_converters() -> dict[type, Callable[[Any], Any]]:
+    import collections
+    import datetime
+    import decimal
+    import fractions
+
+    def iso(value: Any) -> str:
+        return value.isoformat()
+
+    return {
+        list: list,
+        tuple: list,
+        collections.deque: list,
+        dict: dict,
+        collections.Counter: dict,
+        collections.OrderedDict: dict,
+        collections.defaultdict: dict,
+        set: set,
+        frozenset: set,
+        fractions.Fraction: _number,
+        decimal.Decimal: _number,
+        datetime.date: iso,
+        datetime.datetime: iso,
+        datetime.time: iso,
+    }
