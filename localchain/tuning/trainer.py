@@ -263,10 +263,11 @@ def check_device(config: TuneConfig) -> torch.device:
         UnsupportedOnDeviceError: QLoRA off CUDA, fp16 off CUDA, or bf16 on a GPU without it.
         MissingDependencyError: QLoRA without bitsandbytes installed.
     """
-    from localchain.models.loading import resolve_device
-    from localchain.models.quantization import bitsandbytes_available
+    import importlib.util
 
     import torch
+
+    from localchain.models.loading import resolve_device
 
     device = resolve_device(config.device)
     if config.method == "qlora":
@@ -278,7 +279,7 @@ def check_device(config: TuneConfig) -> torch.device:
                 "precision base) here, or run on a machine with a CUDA GPU."
             )
             raise UnsupportedOnDeviceError(msg)
-        if not bitsandbytes_available():
+        if importlib.util.find_spec("bitsandbytes") is None:
             msg = (
                 "QLoRA needs bitsandbytes for the 4-bit base: pip install 'localchain[gpu]' "
                 "(or 'bitsandbytes>=0.45,<1')."

@@ -1,0 +1,49 @@
+"""Fine-tuning: LoRA, QLoRA and prompt tuning of local models, from jsonl to a served adapter.
+
+>>> from localchain.tuning import tune
+>>> result = tune(base="smollm2-135m-instruct", data="pairs.jsonl", method="lora")  # doctest: +SKIP
+>>> result.name, result.report.table()  # doctest: +SKIP
+
+Heavy modules (torch, transformers, peft) load on first use of a name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localchain.tuning.config import TuneConfig
+    from localchain.tuning.data import TEMPLATES, Example, load_examples, split_examples
+    from localchain.tuning.plot import plot_losses
+    from localchain.tuning.trainer import TuneResult, tune
+
+_LAZY = {
+    "TuneConfig": "localchain.tuning.config",
+    "TEMPLATES": "localchain.tuning.data",
+    "Example": "localchain.tuning.data",
+    "load_examples": "localchain.tuning.data",
+    "split_examples": "localchain.tuning.data",
+    "plot_losses": "localchain.tuning.plot",
+    "TuneResult": "localchain.tuning.trainer",
+    "tune": "localchain.tuning.trainer",
+}
+
+__all__ = [
+    "TEMPLATES",
+    "Example",
+    "TuneConfig",
+    "TuneResult",
+    "load_examples",
+    "plot_losses",
+    "split_examples",
+    "tune",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'localchain.tuning' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)
