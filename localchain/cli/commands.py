@@ -237,6 +237,93 @@ def _how_to_get(package: str | None, repo_id: str) -> str:
     return f"put {repo_id} in the HF cache"
 
 
+# -- localchain tune / localchain eval -------------------------------------------------------
+
+
+def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", required=True, help="base model: registry name or directory")
+    parser.add_argument(
+        "--data", required=True, help="training jsonl (prompt/completion or messages)"
+    )
+    parser.add_argument("--method", choices=["lora", "qlora", "prompt-tuning"], default="lora")
+    parser.add_argument("--output", dest="output_dir", default=None, help="adapter directory")
+    parser.add_argument("--name", default=None, help="adapter name to register")
+    parser.add_argument("--epochs", type=float, default=None)
+    parser.add_argument("--max-steps", type=_positive_int, default=None)
+    parser.add_argument("--lr", dest="learning_rate", type=float, default=None)
+    parser.add_argument("--rank", type=_positive_int, default=None, help="LoRA rank")
+    parser.add_argument("--alpha", type=float, default=None, help="LoRA alpha")
+    parser.add_argument("--dropout", type=_non_negative_float, default=None, help="LoRA dropout")
+    parser.add_argument(
+        "--target-modules", default=None, help="comma-separated LoRA targets, or all-linear"
+    )
+    parser.add_argument("--virtual-tokens", dest="num_virtual_tokens", type=_positive_int)
+    parser.add_argument("--batch-size", type=_positive_int, default=None)
+    parser.add_argument("--grad-accum", type=_positive_int, default=None)
+    val = parser.add_mutually_exclusive_group()
+    val.add_argument("--val-data", default=None, help="validation jsonl")
+    val.add_argument("--val-split", type=float, default=None, help="held-out share (0.1)")
+    parser.add_argument("--template", default=None, help="prompt template name or '{prompt}' text")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--device", default=None, help="auto, cpu or cuda[:N]")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None)
+    parser.add_argument("--gradient-checkpointing", action="store_true", default=None)
+    parser.add_argument("--no-eval", dest="evaluate", action="store_false", default=None)
+    parser.add_argument("--resume", action="store_true", default=None)
+    parser.add_argument("--overwrite", action="store_true", default=None)
+    parser.add_argument("--config", default=None, help="JSON file of TuneConfig fields")
+
+
+def run_tune_command(args: argparse.Namespace) -> int:
+    """``localchain tune``: train, save, register and score an adapter (see localchain.tuning)."""
+    from localchain.tuning.config import TuneConfig, build_config
+    from localchain.tuning.trainer import tune
+
+    settings = {
+        k: v for k, v in vars(args).items() if v is not None and k in TuneConfig.model_fields
+    }
+    if args.target_modules:
+        settings["target_modules"] = args.target_modules.split(",")
+    config = (
+        TuneConfig.from_file(args.config, **settings) if args.config else build_config(settings)
+    )
+    result = tune(config)
+    print(f"adapter {result.name} saved to {result.adapter_dir}")
+    return 0
+
+
+def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", required=True, help="base model: registry name or directory")
+    parser.add_argument("--adapter", default=None, help="adapter name or directory")
+    parser.add_argument("--data", required=True, help="jsonl with prompt/completion records")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=None)
+    parser.add_argument("--batch-size", type=_positive_int, default=8)
+    parser.add_argument("--limit", type=_positive_int, default=None, help="first N examples")
+    parser.add_argument("--template", default=None, help="prompt template name or '{prompt}' text")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    parser.add_argument("--output", default=None, help="write the scores and outputs as JSON")
+
+
+def run_eval_command(args: argparse.Namespace) -> int:
+    """``localchain eval``: score the base (and base+adapter) on a jsonl set, print a table."""
+    from localchain.eval.runner import evaluate
+
+    report = evaluate(
+        args.base,
+        args.data,
+        adapter=args.adapter,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        template=args.template,
+        device=args.device,
+    )
+    print(report.table())
+    if args.output:
+        print(f"wrote {report.write_json(args.output)}")
+    return 0
+
+
 # -- shared helpers ------------------------------------------------------------------------
 
 
@@ -285,8 +372,26 @@ COMMANDS: dict[str, Command] = {
         add_arguments=_add_models_arguments,
         run=run_models_command,
     ),
+    "tune": Command(
+        help="train a LoRA / QLoRA / prompt-tuning adapter on a jsonl file, register and score it",
+        add_arguments=_add_tune_arguments,
+        run=run_tune_command,
+    ),
+    "eval": Command(
+        help="score a base model and base+adapter (exact match, ROUGE, BLEU) on a jsonl file",
+        add_arguments=_add_eval_arguments,
+        run=run_eval_command,
+    ),
 }
 """Every subcommand, by name: ``localchain <name> ...`` calls ``COMMANDS[name].run(args)``."""
 
 
-__all__ = ["COMMANDS", "Command", "collect_models", "run_chat_command", "run_models_command"]
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "collect_models",
+    "run_chat_command",
+    "run_eval_command",
+    "run_models_command",
+    "run_tune_command",
+]

@@ -1,7 +1,8 @@
 """Evaluation: exact match, ROUGE and BLEU for a base model and base+adapter side by side.
 
 >>> from localchain.eval import evaluate
->>> print(evaluate("smollm2-135m-instruct", "test.jsonl", adapter="units").table())  # doctest: +SKIP
+>>> report = evaluate("smollm2-135m-instruct", "test.jsonl", adapter="units")  # doctest: +SKIP
+>>> print(report.table())  # doctest: +SKIP
 """
 
 from __future__ import annotations

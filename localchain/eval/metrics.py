@@ -67,9 +67,7 @@ def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
         raise MissingDependencyError(msg) from err
     if not predictions:
         return 0.0
-    result = sacrebleu.corpus_bleu(
-        list(predictions), [list(references)], use_effective_order=True
-    )
+    result = sacrebleu.corpus_bleu(list(predictions), [list(references)], use_effective_order=True)
     return float(result.score)
 
 

@@ -72,11 +72,20 @@ class EvalReport:
         if len(self.results) == 2:
             first, second = self.results
             rows.append(
-                ["gain", *(_fmt(m, second.metrics[m] - first.metrics[m], sign=True) for m in METRICS)]
+                [
+                    "gain",
+                    *(_fmt(m, second.metrics[m] - first.metrics[m], sign=True) for m in METRICS),
+                ]
             )
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *rows]]
-        note = f"{self.n_examples} examples from {self.data}; exact match and ROUGE F1 in [0, 1], BLEU in [0, 100]"
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+            for row in [header, *rows]
+        ]
+        note = (
+            f"{self.n_examples} examples from {self.data}; exact match and ROUGE F1 in [0, 1], "
+            "BLEU in [0, 100]"
+        )
         return "\n".join(line.rstrip() for line in lines) + "\n" + note
 
     def to_dict(self, *, with_outputs: bool = True) -> dict[str, Any]:
@@ -95,7 +104,9 @@ class EvalReport:
                     "reference": reference,
                     **{r.label: r.predictions[i] for r in self.results},
                 }
-                for i, (prompt, reference) in enumerate(zip(self.prompts, self.references, strict=True))
+                for i, (prompt, reference) in enumerate(
+                    zip(self.prompts, self.references, strict=True)
+                )
             ]
         data["results"] = [
             {k: v for k, v in asdict(r).items() if k != "predictions"} for r in self.results
@@ -106,7 +117,9 @@ class EvalReport:
         """Write :meth:`to_dict` to ``path`` and return it."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        target.write_text(
+            json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         return target
 
 
@@ -175,11 +188,15 @@ def evaluate(
     prompts = [engine.format_chat(example.messages) for example in examples]
     references = [example.completion for example in examples]
     if max_new_tokens is None:
-        longest = max(len(loaded.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in references)
+        longest = max(
+            len(loaded.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in references
+        )
         max_new_tokens = longest + 16
     results = []
     if include_base:
-        outputs = generate_texts(loaded, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        outputs = generate_texts(
+            loaded, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
         results.append(EvalResult("base", None, score(outputs, references), outputs))
     if adapter is not None:
         directory, name, peft_type = _locate_adapter(adapter)

@@ -1,4 +1,4 @@
-"""The sandbox policy: what a program may say (checked on the AST) and what it can reach at run time.
+"""The sandbox policy: what a program may say (on the AST) and what it can reach at run time.
 
 This module is stdlib-only and imports nothing from localchain, because the sandbox child loads it
 by file path in a fresh ``python -I -S`` interpreter and re-validates every program with it.
@@ -321,7 +321,8 @@ def validate_tree(tree: ast.Module, *, entry: str | None = None) -> None:
             msg = f"the program is nested more than {MAX_AST_DEPTH} levels deep"
             raise PolicyViolation(msg, *where)
         _check_node(node, where, bound, loads)
-        stack.extend((child, depth + 1, where) for child in ast.iter_child_nodes(node))
+        children = list(ast.iter_child_nodes(node))
+        stack.extend((child, depth + 1, where) for child in reversed(children))  # source order
     for name, where in loads:
         if name not in bound and name not in SAFE_BUILTINS:
             msg = f"name {name!r} is not defined and is not an allowed builtin"
@@ -339,7 +340,7 @@ def _check_entry(tree: ast.Module, entry: str) -> None:
         raise PolicyViolation(msg)
 
 
-def _check_node(  # noqa: C901 - one flat dispatch on node type reads best here
+def _check_node(
     node: ast.AST,
     where: tuple[int | None, int | None],
     bound: set[str],
@@ -562,7 +563,12 @@ class Runtime:
         """Read ``obj.name`` only if ``name`` is allowlisted for the exact type of ``obj``."""
         cls = type(obj)
         if cls is ModuleProxy:
-            return getattr(obj, name)
+            attrs = object.__getattribute__(obj, "_lc_attrs")
+            if name not in attrs:
+                module = object.__getattribute__(obj, "_lc_name")
+                msg = f"module {module!r} has no allowed attribute {name!r}"
+                raise AttributeError(msg)
+            return attrs[name]
         if isinstance(obj, type):
             allowed = self.type_attrs.get(obj)
         elif isinstance(obj, BaseException):
@@ -577,11 +583,12 @@ class Runtime:
     @staticmethod
     def guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
         """``pow`` that refuses integer and fraction powers too large to compute quickly."""
-        if mod is None and type(exp) in (int, bool) and exp > 1:
+        if mod is None and type(exp) in (int, bool):
             size = _bits(base)
-            if size > 1 and exp * size > MAX_POW_BITS:
+            steps = exp if type(base) in (int, bool) else abs(exp)
+            if size > 1 and steps * size > MAX_POW_BITS:
                 msg = (
-                    f"the power would have about {int(exp * size * 0.30103):,} digits, over the "
+                    f"the power would have about {int(steps * size * 0.30103):,} digits, over the "
                     f"sandbox limit of {int(MAX_POW_BITS * 0.30103):,}"
                 )
                 raise MemoryError(msg)
@@ -604,16 +611,26 @@ class Runtime:
     def guarded_import(
         self,
         name: str,
-        globals: Any = None,  # noqa: A002 - the signature of builtins.__import__
-        locals: Any = None,  # noqa: A002
+        globals: Any = None,
+        locals: Any = None,
         fromlist: Iterable[str] | None = (),
         level: int = 0,
-    ) -> ModuleProxy:
-        """``__import__`` that hands out proxies of allowed modules only."""
-        if level != 0 or name not in self.proxies:
-            msg = f"import of module {name!r} is not allowed in the sandbox"
-            raise ImportError(msg)
-        return self.proxies[name]
+    ) -> ModuleProxy | None:
+        """``__import__`` that hands out proxies of allowed modules only.
+
+        C code that imports lazily (``date.strftime`` imports ``time``) calls the ``__import__``
+        of the running program's builtins through ``PyImport_Import``, which ignores the return
+        value and reads ``sys.modules`` itself. So a module that is already loaded gets None
+        here: C code still works, and a caller never receives a module object.
+        """
+        import sys
+
+        if level == 0 and name in self.proxies:
+            return self.proxies[name]
+        if level == 0 and name in sys.modules:
+            return None
+        msg = f"import of module {name!r} is not allowed in the sandbox"
+        raise ImportError(msg)
 
 
 def _bits(value: Any) -> int:
@@ -634,7 +651,7 @@ class ResultNotPlain(Exception):
     """The entry function returned something that is not plain JSON-able data."""
 
 
-def to_plain(value: Any, converters: dict[type, Callable[[Any], Any]] | None = None) -> Any:
+def to_plain(value: Any, max_size: int) -> Any:
     """Convert a returned value to plain JSON data, checking exact types (no hooks run).
 
     Rules: ``None``, ``bool``, ``int`` (up to about 1,000 digits), ``float`` and ``str`` pass as
@@ -642,60 +659,87 @@ def to_plain(value: Any, converters: dict[type, Callable[[Any], Any]] | None = N
     ``OrderedDict`` and ``defaultdict`` with ``str`` keys become dicts; ``set`` and ``frozenset``
     become sorted lists; ``Fraction`` and ``Decimal`` become an ``int`` when whole, else a
     ``float``; ``date``, ``time`` and ``datetime`` become ISO-format strings. Anything else
-    (``timedelta``, functions, iterators, module proxies...) is refused.
+    (``timedelta``, ``complex``, functions, iterators, module proxies...) is refused.
+
+    Args:
+        value: What the entry function returned.
+        max_size: Rough cap on the JSON size, enforced while walking so that a huge result
+            stops early.
 
     Raises:
-        ResultNotPlain: Naming the type that cannot be returned.
+        ResultNotPlain: Naming the type that cannot be returned, or saying the result is too big.
     """
-    table = converters if converters is not None else _default_converters()
-    return _walk(value, table, 0)
+    walker = _Walker(_default_converters(), max_size)
+    return walker.walk(value, 0)
 
 
-def _walk(value: Any, table: dict[type, Callable[[Any], Any]], depth: int) -> Any:
-    if depth > MAX_RESULT_DEPTH:
-        msg = f"the result is nested more than {MAX_RESULT_DEPTH} levels deep"
-        raise ResultNotPlain(msg)
-    cls = type(value)
-    if value is None or cls in (bool, str, float):
-        return value
-    if cls is int:
-        if value.bit_length() > MAX_RESULT_INT_BITS:
-            msg = "the result is an int with more than about 1,000 digits; return str(n) instead"
+class _Walker:
+    def __init__(self, table: dict[type, Callable[[Any], Any]], max_size: int) -> None:
+        self.table = table
+        self.budget = max_size
+
+    def spend(self, size: int) -> None:
+        self.budget -= size
+        if self.budget < 0:
+            raise ResultNotPlain("the result is larger than the output limit")
+
+    def walk(self, value: Any, depth: int) -> Any:
+        if depth > MAX_RESULT_DEPTH:
+            msg = f"the result is nested more than {MAX_RESULT_DEPTH} levels deep"
             raise ResultNotPlain(msg)
-        return value
-    kind = table.get(cls)
-    if kind is list:
-        return [_walk(item, table, depth + 1) for item in value]
-    if kind is dict:
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                msg = f"dict keys in the result must be str, not {type(key).__name__}"
+        cls = type(value)
+        self.spend(len(value) + 2 if cls is str else 4)
+        if value is None or cls in (bool, str, float):
+            return value
+        if cls is int:
+            if value.bit_length() > MAX_RESULT_INT_BITS:
+                msg = "the result has an int of more than about 1,000 digits; return str(n) instead"
                 raise ResultNotPlain(msg)
-            out[key] = _walk(item, table, depth + 1)
-        return out
-    if kind is set:
-        items = [_walk(item, table, depth + 1) for item in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            msg = "a returned set mixes types that cannot be sorted; return a list instead"
-            raise ResultNotPlain(msg) from None
-    if kind is not None:
-        return _walk(kind(value), table, depth + 1)
-    msg = (
-        f"the result contains a {cls.__name__} object, which is not plain data; return None, "
-        "bool, int, float, str, or a list or dict (str keys) of those"
-    )
-    raise ResultNotPlain(msg)
+            return value
+        kind = self.table.get(cls)
+        if kind is list:
+            return [self.walk(item, depth + 1) for item in value]
+        if kind is dict:
+            out = {}
+            for key, item in value.items():
+                if type(key) is not str:
+                    msg = f"dict keys in the result must be str, not {type(key).__name__}"
+                    raise ResultNotPlain(msg)
+                self.spend(len(key) + 4)
+                out[key] = self.walk(item, depth + 1)
+            return out
+        if kind is set:
+            items = [self.walk(item, depth + 1) for item in value]
+            try:
+                return sorted(items)
+            except TypeError:
+                msg = "a returned set mixes types that cannot be sorted; return a list instead"
+                raise ResultNotPlain(msg) from None
+        if kind is not None:
+            return self.walk(kind(value), depth + 1)
+        msg = (
+            f"the result contains a {cls.__name__} object, which is not plain data; return "
+            "None, bool, int, float, str, or a list or dict (str keys) of those"
+        )
+        raise ResultNotPlain(msg)
 
 
-def _number(value: Any) -> int | float:
-    if value.is_finite() if hasattr(value, "is_finite") else True:
-        if value == int(value):
-            if abs(int(value)).bit_length() > MAX_RESULT_INT_BITS:
-                return float(value)
-            return int(value)
+def _fraction(value: Any) -> int | float:
+    if value.denominator == 1:
+        return value.numerator
+    try:
+        return float(value)
+    except OverflowError:
+        raise ResultNotPlain("a returned Fraction is too large for a float") from None
+
+
+def _decimal(value: Any) -> int | float:
+    if not value.is_finite():
+        return float(value)
+    if value.adjusted() > 1000:
+        raise ResultNotPlain("a returned Decimal has more than 1,000 digits; return str(d)")
+    if value == value.to_integral_value():
+        return int(value)
     return float(value)
 
 
@@ -718,8 +762,8 @@ def _default_converters() -> dict[type, Callable[[Any], Any]]:
         collections.defaultdict: dict,
         set: set,
         frozenset: set,
-        fractions.Fraction: _number,
-        decimal.Decimal: _number,
+        fractions.Fraction: _fraction,
+        decimal.Decimal: _decimal,
         datetime.date: iso,
         datetime.datetime: iso,
         datetime.time: iso,

@@ -59,7 +59,9 @@ class TuneConfig(BaseModel):
 
     base: str = Field(description="Base model: registry name, checkpoint directory or HF repo id.")
     data: Path = Field(description="Training jsonl: prompt/completion or messages records.")
-    method: Method = Field("lora", description="lora, qlora (4-bit NF4 base, CUDA) or prompt-tuning.")
+    method: Method = Field(
+        "lora", description="lora, qlora (4-bit NF4 base, CUDA) or prompt-tuning."
+    )
     name: str | None = Field(
         None, description="Adapter name to register; default <base>-<method>-<data stem>."
     )
@@ -167,7 +169,9 @@ class TuneConfig(BaseModel):
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
-            msg = f"Cannot read tuning config {file}: {err}. Pass a JSON object of TuneConfig fields."
+            msg = (
+                f"Cannot read tuning config {file}: {err}. Pass a JSON object of TuneConfig fields."
+            )
             raise ConfigError(msg) from err
         return build_config({**data, **overrides})
 

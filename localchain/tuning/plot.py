@@ -59,7 +59,9 @@ def plot_losses(
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     try:
         if train:
-            axes.plot(*zip(*train, strict=True), label="train", marker="." if len(train) < 30 else None)
+            axes.plot(
+                *zip(*train, strict=True), label="train", marker="." if len(train) < 30 else None
+            )
         if val:
             axes.plot(*zip(*val, strict=True), label="validation", marker="o")
         axes.set_xlabel("optimizer step")

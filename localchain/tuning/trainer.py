@@ -382,18 +382,16 @@ def _default_max_new(loaded: LoadedModel, examples: list[Example]) -> int:
     if not examples:
         return 64
     lengths = [
-        len(loaded.tokenizer(e.completion, add_special_tokens=False)["input_ids"])
-        for e in examples
+        len(loaded.tokenizer(e.completion, add_special_tokens=False)["input_ids"]) for e in examples
     ]
     return max(lengths) + 16
 
 
 def _build_peft_model(config: TuneConfig, loaded: LoadedModel, device: torch.device) -> Any:
     """A private trainable copy of the base (the shared one keeps serving), wrapped by peft."""
+    import torch
     from peft import LoraConfig, PromptTuningConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
-
-    import torch
 
     set_seed(config.seed)
     auto_cls = AutoModelForSeq2SeqLM if loaded.kind == "seq2seq" else AutoModelForCausalLM
@@ -479,6 +477,7 @@ def _build_trainer(
     val_rows: list[dict[str, list[int]]],
     checkpoints: Path,
 ) -> Any:
+    import torch
     from transformers import (
         EarlyStoppingCallback,
         PrinterCallback,
@@ -486,8 +485,6 @@ def _build_trainer(
         Trainer,
         TrainingArguments,
     )
-
-    import torch
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     per_step = config.batch_size * config.grad_accum * world
@@ -536,7 +533,9 @@ def _build_trainer(
     )
     callbacks = []
     if use_val and config.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
+        )
     pad = loaded.tokenizer.pad_token_id
     trainer = Trainer(
         model=model,

@@ -11,6 +11,21 @@ from localchain.models.chat import ChatLocal
 
 pytestmark = pytest.mark.slow
 
+_RAMBLES = (
+    "The pydantic Joke's field descriptions lead SmolLM2-135M to fill 'setup' with repetitive "
+    "text until max_tokens, so the constrained JSON is cut before 'punchline' (replies follow "
+    "the schema otherwise; the TypedDict and JSON-schema variants pass)."
+)
+_EXPECTED_FAILURES = {
+    # Model quality, not ChatLocal: no standard flag covers these, and the tests are
+    # parametrized, so the xfail is applied per test id by the ``model`` fixture below.
+    "test_agent_loop": "tool_choice='auto': a 135M model usually answers in text instead of "
+    "choosing the tool; forced calls (tool_choice='any') pass in test_tool_calling.",
+    "test_structured_output[pydantic]": _RAMBLES,
+    "test_structured_output_async[pydantic]": _RAMBLES,
+    "test_structured_output_pydantic_2_v1": _RAMBLES,
+}
+
 
 class TestChatLocalIntegration(ChatModelIntegrationTests):
     @property
@@ -19,8 +34,21 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        # Short replies keep the ~60 generating tests within a few minutes on a CPU.
-        return {"model": "smollm2-135m-instruct", "device": "cpu", "max_tokens": 48}
+        # Short replies keep the ~40 generating tests within minutes on a CPU; tests that need
+        # a whole JSON object (tool calls, structured output) get more in ``model`` below.
+        return {"model": "smollm2-135m-instruct", "device": "cpu", "max_tokens": 16}
+
+    @pytest.fixture
+    def model(self, request: Any) -> ChatLocal:
+        """The suite's model fixture, with room for a complete JSON reply where one is needed."""
+        name = request.node.name
+        for test_id, reason in _EXPECTED_FAILURES.items():
+            if name == test_id or name.startswith(test_id + "[model"):
+                request.node.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+        params = {**self.chat_model_params, **(getattr(request, "param", None) or {})}
+        if any(word in name for word in ("tool", "structured", "agent")):
+            params["max_tokens"] = 48  # the unicode tool call needs ~40 before its JSON closes
+        return ChatLocal(**params)
 
     @property
     def has_tool_choice(self) -> bool:
@@ -45,36 +73,3 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
         return False
 
     # Text-only model: image, PDF, audio and video inputs stay off (the suite's defaults).
-
-    @pytest.mark.xfail(
-        reason="tool_choice='auto': a 135M model usually answers in text instead of choosing "
-        "the tool; forced calls (tool_choice='any') are covered by test_tool_calling.",
-        strict=False,
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: Any) -> None:
-        super().test_agent_loop(model)
-
-    @pytest.mark.xfail(
-        reason="The Joke's free-text fields can fill max_tokens with repetitive text, so the "
-        "constrained JSON is cut before 'punchline' (the schema is always followed otherwise).",
-        strict=False,
-    )
-    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
-    def test_structured_output(self, model: Any, schema_type: str) -> None:
-        super().test_structured_output(model, schema_type)
-
-    @pytest.mark.xfail(
-        reason="As test_structured_output: free-text fields may run past max_tokens.",
-        strict=False,
-    )
-    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
-    async def test_structured_output_async(self, model: Any, schema_type: str) -> None:
-        await super().test_structured_output_async(model, schema_type)
-
-    @pytest.mark.xfail(
-        reason="As test_structured_output: free-text fields may run past max_tokens.",
-        strict=False,
-    )
-    def test_structured_output_pydantic_2_v1(self, model: Any) -> None:
-        super().test_structured_output_pydantic_2_v1(model)

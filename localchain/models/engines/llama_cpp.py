@@ -114,7 +114,9 @@ class LlamaCppEngine:
         self.name = name
         self.model_path: Path = gguf
         """The GGUF file itself."""
-        self.context_length: int = int(llama.n_ctx())
+        # llama.cpp may pad a small n_ctx (e.g. 64 to 256) while llama-cpp-python sizes its token
+        # buffer by the n_ctx asked for: the smaller of the two is the real window.
+        self.context_length: int = min(int(llama.n_ctx()), len(llama.input_ids))
         self.lock = threading.RLock()
         self._grammars: dict[str, LlamaGrammar] = {}
         self._formatter = self._chat_formatter()
@@ -309,8 +311,9 @@ class LlamaCppEngine:
             raise ConfigError(msg)
         completions = []
         with self.lock:
-            for index, prompt in enumerate(prompts):
-                ids = self._encode(prompt, config, chat, index)
+            # Check every prompt against the window before spending time on any of them.
+            encoded = [self._encode(p, config, chat, i) for i, p in enumerate(prompts)]
+            for index, ids in enumerate(encoded):
                 args = self._completion_args(ids, config, schemas[index] if schemas else None)
                 response = self.llama.create_completion(**args)
                 choice, usage = response["choices"][0], response["usage"]
@@ -346,11 +349,11 @@ class LlamaCppEngine:
         with self.lock:
             ids = self._encode(prompt, config, chat, 0)
             args = self._completion_args(ids, config, schema)
-            sampled = 0
+            calls = 0
 
             def count(_ids: Any, _logits: Any) -> bool:
-                nonlocal sampled
-                sampled += 1
+                nonlocal calls
+                calls += 1
                 return False
 
             from llama_cpp import StoppingCriteriaList
@@ -369,7 +372,8 @@ class LlamaCppEngine:
             completion = Completion(
                 text=text,
                 prompt_tokens=len(ids),
-                completion_tokens=self._streamed_tokens(ids, sampled, finish, text),
+                # Called once per sampled token, and once more after the last.
+                completion_tokens=self._streamed_tokens(ids, calls - 1, finish, text),
                 finish_reason="length" if finish == "length" else "stop",
             )
             yield StreamEvent(0, "", done=True, completion=completion)

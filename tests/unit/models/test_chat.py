@@ -200,3 +200,17 @@ def test_t5_through_chat(t5_chat, tiny_t5_path):
     assert [m.content for m in t5_chat.batch(PROMPTS)] == [
         t5_chat.invoke(p).content for p in PROMPTS
     ]
+
+
+def test_structured_output_pydantic_v1(tiny_decoder_path):
+    from pydantic.v1 import BaseModel as BaseModelV1
+    from pydantic.v1 import Field as FieldV1
+
+    class Joke(BaseModelV1):
+        """A joke."""
+
+        setup: str = FieldV1(max_length=4)
+        punchline: str = FieldV1(max_length=4)
+
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+    assert isinstance(chat.with_structured_output(Joke).invoke(QUESTION), Joke)

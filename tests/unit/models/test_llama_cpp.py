@@ -40,6 +40,7 @@ class _FakeLlama:
     """Just enough of ``llama_cpp.Llama`` to build an engine without the extra."""
 
     metadata: dict[str, str] = {}  # no chat template: FLAN-style prompts
+    input_ids = [0] * 16  # llama-cpp-python's token buffer, sized by n_ctx
 
     def n_ctx(self):
         return 16
@@ -135,7 +136,9 @@ def test_format_chat_uses_the_gguf_template(engine):
 @needs_llama_cpp
 @pytest.mark.slow
 def test_chat_answers_paris(chat):
-    reply = chat.invoke("What is the capital of France?")
+    # The bare question is a near tie for SmolLM2's first token ("The" 25.33 against "L" 25.24
+    # in float32); llama.cpp's 8-bit activations tip it to French ("L'Étoile, la Cité, ...").
+    reply = chat.invoke("What is the capital of France? Answer in one sentence.")
     assert "Paris" in reply.content
     assert reply.usage_metadata["output_tokens"] > 0
     assert reply.usage_metadata["output_tokens"] <= 24
@@ -207,7 +210,8 @@ def test_sampling_with_a_seed_repeats(engine):
 @needs_llama_cpp
 @pytest.mark.slow
 def test_context_window_and_truncation():
-    small = LlamaCppEngine.load(MODEL, n_ctx=64)
+    small = LlamaCppEngine.load(MODEL, n_ctx=64)  # llama.cpp pads it to 256; we keep 64
+    assert small.context_length == 64
     prompt = "one two three four " * 40
     with pytest.raises(ContextLengthError, match="n_ctx"):
         small.generate([prompt], GREEDY)

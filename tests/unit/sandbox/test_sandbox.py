@@ -1,0 +1,791 @@
+"""The sandbox: attack programs must never succeed; legitimate PAL-style programs must work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from localchain.errors import SandboxError
+from localchain.sandbox import (
+    ProgramMemoryError,
+    ProgramOutputError,
+    ProgramRefusedError,
+    ProgramResult,
+    ProgramRuntimeError,
+    ProgramSyntaxError,
+    ProgramTimeoutError,
+    SandboxLimits,
+    _policy,
+    _runner,
+    arun_program,
+    arun_program_with_output,
+    run_program,
+    run_program_with_output,
+    validate_program,
+)
+
+
+def solution(body: str, prelude: str = "") -> str:
+    """A program whose ``solution()`` runs ``body``."""
+    return (
+        textwrap.dedent(prelude)
+        + "def solution():\n"
+        + textwrap.indent(textwrap.dedent(body), "    ")
+    )
+
+
+# ------------------------------------------------------------------ attacks refused statically
+
+REFUSED = {
+    # imports by every route
+    "import_os": solution("return 1", "import os\n"),
+    "from_os_import_system": solution("return system('id')", "from os import system\n"),
+    "import_os_path": solution("return 1", "import os.path\n"),
+    "import_inside_function": solution("import subprocess\nreturn 1"),
+    "import_socket": solution("import socket\nreturn socket.socket()"),
+    "import_ctypes": solution("import ctypes\nreturn 1"),
+    "import_sys": solution("import sys\nreturn sys.modules"),
+    "import_builtins": solution("import builtins\nreturn builtins.eval('1')"),
+    "import_importlib": solution("import importlib\nreturn importlib.import_module('os')"),
+    "from_importlib": solution("from importlib import import_module\nreturn 1"),
+    "dunder_import": solution("return __import__('os').system('id')"),
+    "import_star": solution("return sqrt(4)", "from math import *\n"),
+    "relative_import": solution("return 1", "from . import _policy\n"),
+    "import_alias_os": solution("import os as math\nreturn 1"),
+    "alias_math_as_os_then_system": solution("import math as os\nreturn os.system('id')"),
+    "math_loader": solution("import math\nreturn math.__loader__"),
+    "math_spec": solution("import math\nreturn math.__spec__.loader"),
+    "fractions_sys": solution("import fractions\nreturn fractions.sys.modules"),
+    "from_fractions_import_sys": solution("from fractions import sys\nreturn 1"),
+    "datetime_sys": solution("import datetime\nreturn datetime.sys"),
+    "random_os": solution("import random\nreturn random._os.system('id')"),
+    "decimal_internals": solution("import decimal\nreturn decimal._decimal"),
+    "decimal_sys": solution("import decimal\nreturn decimal.sys"),
+    "statistics_sys": solution("import statistics\nreturn statistics.sys"),
+    "functools_private": solution("import functools\nreturn functools._lru_cache_wrapper"),
+    "collections_abc": solution("import collections\nreturn collections.abc"),
+    "import_operator": solution("import operator\nreturn operator.attrgetter('x')"),
+    "import_re": solution("import re\nreturn 1"),
+    "import_pickle": solution("import pickle\nreturn pickle.loads(b'')"),
+    "import_io": solution("import io\nreturn 1"),
+    "import_pathlib": solution("from pathlib import Path\nreturn Path('x').write_text('y')"),
+    "import_threading": solution("import threading\nreturn 1"),
+    "import_multiprocessing": solution("import multiprocessing\nreturn 1"),
+    "import_gc": solution("import gc\nreturn gc.get_objects()"),
+    "import_inspect": solution("import inspect\nreturn 1"),
+    "import_time": solution("import time\nreturn time.sleep(100)"),
+    "import_signal": solution("import signal\nreturn 1"),
+    "import_asyncio": solution("import asyncio\nreturn 1"),
+    # introspection walks
+    "subclasses_walk": solution("return ().__class__.__base__.__subclasses__()"),
+    "list_class": solution("return [].__class__"),
+    "str_mro": solution("return ''.__class__.__mro__[1].__subclasses__()"),
+    "int_class": solution("return (1).__class__"),
+    "type_call": solution("return type(1)"),
+    "type_three_args": solution("return type('A', (), {})"),
+    "object_name": solution("return object"),
+    "super_call": solution("return super()"),
+    "vars_call": solution("return vars()"),
+    "globals_call": solution("return globals()"),
+    "locals_call": solution("return locals()"),
+    "dir_call": solution("return dir()"),
+    "getattr_string": solution("return getattr((), 'count')"),
+    "getattr_dunder": solution("return getattr((), '__class__')"),
+    "setattr_call": solution("return setattr(solution, 'x', 1)"),
+    "hasattr_call": solution("return hasattr(1, 'real')"),
+    "id_call": solution("return id(1)"),
+    "builtins_name": solution("return __builtins__"),
+    "builtins_subscript": solution("return __builtins__['eval']('1')"),
+    "module_dunder_name": solution("return __name__"),
+    "loader_name": solution("return __loader__"),
+    "lambda_default_getattr": solution("f = lambda g=getattr: g\nreturn f()(1, 'real')"),
+    "def_default_eval": solution("return 1", "def helper(x=eval):\n    return x('1')\n"),
+    "lambda_default_dunder_import": solution("f = lambda i=__import__: i('os')\nreturn f()"),
+    "generator_gi_frame": solution("g = (x for x in [1])\nreturn g.gi_frame.f_back.f_globals"),
+    "generator_gi_code": solution("g = (x for x in [1])\nreturn g.gi_code"),
+    "frame_f_back_only": solution("x = 1\nreturn x.f_back"),
+    "frame_f_builtins": solution("x = 1\nreturn x.f_builtins"),
+    "coroutine_cr_frame": solution("x = 1\nreturn x.cr_frame"),
+    "asyncgen_ag_frame": solution("x = 1\nreturn x.ag_frame"),
+    "code_co_code": solution("x = 1\nreturn x.co_code"),
+    "traceback_tb_frame": solution(
+        "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    return e.__traceback__.tb_frame"
+    ),
+    "traceback_no_underscore_chain": solution(
+        "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    return e.with_traceback(None)"
+    ),
+    "tb_next": solution("x = 1\nreturn x.tb_next"),
+    "function_globals": solution("return solution.__globals__"),
+    "function_code": solution("return (lambda: 0).__code__"),
+    "function_closure": solution("return solution.__closure__"),
+    "builtin_self_module": solution("import math\nreturn math.sqrt.__self__"),
+    "print_self": solution("return print.__self__"),
+    "class_mro_method": solution("from fractions import Fraction\nreturn Fraction.mro()"),
+    "int_subclasses": solution("return int.__subclasses__()"),
+    "dunder_string_constant": solution("return '__class__'"),
+    "dunder_string_in_dict": solution("return dict(**{'__class__': 1})"),
+    "dunder_keyword": solution("return dict(__class__=1)"),
+    "underscore_name": solution("_secret = 1\nreturn _secret"),
+    "underscore_argument": solution("return 1", "def helper(_x):\n    return _x\n"),
+    "underscore_function": solution("return 1", "def _helper():\n    return 1\n"),
+    "exception_obj_attr": solution(
+        "try:\n    (1).nope\nexcept AttributeError as e:\n    return e.obj"
+    ),
+    "stop_iteration_value": solution("x = 1\nreturn x.value"),
+    "base_exception_name": solution("try:\n    pass\nexcept BaseException:\n    pass\nreturn 1"),
+    # format-string tricks
+    "format_dunder": solution("return '{0.__class__}'.format(1)"),
+    "format_plain_attribute": solution("return '{0.real}'.format(1)"),
+    "format_map": solution("return '{x}'.format_map({'x': 1})"),
+    "str_format_unbound": solution("return str.format('{0}', 1)"),
+    "string_formatter": solution("import string\nreturn string.Formatter().format('{0}', 1)"),
+    "from_string_formatter": solution("from string import Formatter\nreturn 1"),
+    "string_template": solution("import string\nreturn string.Template('$x')"),
+    "operator_attrgetter": solution(
+        "from operator import attrgetter\nreturn attrgetter('real')(1)"
+    ),
+    "methodcaller_name": solution("return methodcaller('x')"),
+    "fstring_dunder": solution("return f'{().__class__}'"),
+    "fstring_spec_getattr": solution("x = 1\nreturn f'{x!r:{getattr}}'"),
+    "fstring_gi_frame": solution("g = (x for x in [1])\nreturn f'{g.gi_frame}'"),
+    "format_builtin": solution("return format(1, 'x')"),
+    "join_self": solution("return ''.join.__self__"),
+    # look-alike Unicode identifiers (NFKC-normalised by the parser)
+    "fullwidth_eval": solution("return \uff45val('1')"),
+    "fullwidth_dunder_import": solution("return __\uff49mport__('os')"),
+    "fullwidth_class_attribute": solution("return ().__\uff43lass__"),
+    "fullwidth_getattr": solution("return \uff47\uff45\uff54\uff41\uff54\uff54\uff52(1, 'real')"),
+    "superscript_e_eval": solution("return \u1d49val('1')"),
+    "fullwidth_import_os": solution("import \uff4fs\nreturn 1"),
+    "math_bold_exec": solution("return \U0001d41e\U0001d431\U0001d41e\U0001d41c('x = 1')"),
+    # decorators, classes, hooks that run later
+    "decorator": solution("return 1", "@print\ndef helper():\n    pass\n"),
+    "class_with_del": solution(
+        "return A()", "class A:\n    def __del__(self):\n        print('late')\n"
+    ),
+    "class_with_repr": solution(
+        "return A()", "class A:\n    def __repr__(self):\n        return 'x'\n"
+    ),
+    "plain_class": solution("return A", "class A:\n    pass\n"),
+    "exception_subclass": solution("return 1", "class E(Exception):\n    pass\n"),
+    # exec, eval, compile, open, input, breakpoint
+    "exec_call": solution("exec('x = 1')\nreturn 1"),
+    "eval_call": solution("return eval('1 + 1')"),
+    "compile_call": solution("return compile('1', 'x', 'eval')"),
+    "open_read": solution("return open('/etc/passwd').read()"),
+    "open_write": solution("open('pwned', 'w').write('x')\nreturn 1"),
+    "input_call": solution("return input()"),
+    "breakpoint_call": solution("breakpoint()\nreturn 1"),
+    "help_call": solution("return help(1)"),
+    "memoryview_call": solution("return memoryview(b'x')"),
+    "bytearray_call": solution("return bytearray(10)"),
+    "classmethod_call": solution("return classmethod(print)"),
+    "exit_call": solution("exit(0)"),
+    # environment and network
+    "os_environ": solution("import os\nreturn dict(os.environ)"),
+    "socket_connect": solution(
+        "import socket\ns = socket.create_connection(('example.com', 80))\nreturn 1"
+    ),
+    # refused syntax
+    "with_statement": solution("with x:\n    pass\nreturn 1"),
+    "async_def": solution("return 1", "async def helper():\n    return 1\n"),
+    "await_in_async": solution("return 1", "async def helper():\n    await helper()\n"),
+    "yield_generator": solution("return 1", "def gen():\n    yield 1\n"),
+    "yield_from": solution("return 1", "def gen():\n    yield from [1]\n"),
+    "global_statement": solution("global counter\ncounter = 1\nreturn counter"),
+    "nonlocal_statement": solution(
+        "x = 1\ndef inner():\n    nonlocal x\n    x = 2\ninner()\nreturn x"
+    ),
+    "match_class_pattern": solution("match 1:\n    case int(real=r):\n        return r"),
+    "try_star": solution("try:\n    pass\nexcept* ValueError:\n    pass\nreturn 1"),
+    "matmul": solution("return 1 @ 2"),
+    "attribute_assignment": solution("import math\nmath.pi = 3\nreturn 1"),
+    "attribute_delete": solution("import math\ndel math.pi\nreturn 1"),
+    "bytes_constant": solution("return b'abc'"),
+    "ellipsis_constant": solution("return ..."),
+    "pow_augassign_item": solution("x = [2]\nx[0] **= 2\nreturn x"),
+    "unknown_name": solution("return undefined_thing"),
+    # the validator itself under attack
+    "null_byte": solution("return 1") + "\x00",
+    "too_many_nested_parens": "(" * 100_000,
+    "huge_source_10mb": "x = 1\n" * 1_800_000,
+    "minus_chain_1m": "-" * 1_000_000 + "1",
+    "int_literal_over_digit_limit": solution("return " + "9" * 5000),
+    "entry_missing": "def other():\n    return 1\n",
+    "entry_not_top_level": "def outer():\n    def solution():\n        return 1\n",
+    "syntax_error": "def solution(:\n    return 1\n",
+}
+
+
+@pytest.fixture
+def no_child(monkeypatch):
+    """Fail if a sandbox process would start: refusals must happen in the parent."""
+
+    def forbid(*args, **kwargs):
+        raise AssertionError("a refused program must not start a process")
+
+    monkeypatch.setattr(_runner.subprocess, "Popen", forbid)
+
+
+@pytest.mark.parametrize("code", list(REFUSED.values()), ids=list(REFUSED))
+def test_attack_is_refused_before_running(code, no_child):
+    with pytest.raises(ProgramRefusedError) as info:
+        run_program(code)
+    assert str(info.value)  # always a message
+    assert info.value.reason
+
+
+DEEP_SOURCES = {
+    "parens": "(" * 49_000,
+    "minus": "-" * 1_000_000 + "1",
+    "attribute_chain": "a" + ".a" * 24_000,
+    "call_chain": "f" + "()" * 24_000,
+    "plus_chain_parses_but_too_deep": "x = " + "+".join(["1"] * 3000),
+    "list_nesting": "[" * 49_000 + "]" * 49_000,
+    "not_chain": "not " * 100_000 + "1",
+    "lambda_chain": "lambda:" * 20_000 + "1",
+    "many_statements": "x = 1\n" * 30_000,
+    "deep_if_blocks": "".join(" " * i + "if 1:\n" for i in range(300)) + " " * 300 + "pass\n",
+}
+
+
+@pytest.mark.parametrize("code", list(DEEP_SOURCES.values()), ids=list(DEEP_SOURCES))
+def test_validator_survives_huge_and_deep_sources(code, no_child):
+    limits = SandboxLimits(max_source_chars=10_000_000)
+    with pytest.raises(ProgramRefusedError):
+        run_program(code, limits=limits)
+
+
+def test_refusal_names_what_and_where(no_child):
+    code = "import math\ndef solution():\n    x = 1\n    return x.gi_frame\n"
+    with pytest.raises(ProgramRefusedError) as info:
+        run_program(code)
+    err = info.value
+    assert "gi_frame" in str(err)
+    assert (err.line, err.col) == (4, 12)
+    assert isinstance(err, ValueError) and isinstance(err, SandboxError)
+
+
+def test_syntax_error_is_a_refusal_with_position(no_child):
+    with pytest.raises(ProgramSyntaxError) as info:
+        run_program("def solution():\n    return (1 +\n")
+    assert info.value.line is not None
+    assert "syntax error" in str(info.value)
+
+
+def test_lookalike_identifiers_are_checked_after_normalisation(no_child):
+    with pytest.raises(ProgramRefusedError, match="'eval'"):
+        validate_program(solution("return \uff45val('1')"))
+    with pytest.raises(ProgramRefusedError, match="underscore"):
+        validate_program(solution("return __\uff49mport__('os')"))
+
+
+def test_huge_source_is_refused_by_size_before_parsing(no_child):
+    with pytest.raises(ProgramRefusedError, match="characters long"):
+        run_program("x" * 10_000_000)
+
+
+# ------------------------------------------------------------- the policy's tables themselves
+
+DANGEROUS_ATTRIBUTES = {
+    "format", "format_map", "vformat", "mro", "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame",
+    "cr_code", "cr_await", "ag_frame", "ag_code", "f_back", "f_globals", "f_locals",
+    "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "obj", "value",
+    "with_traceback", "sys", "os", "system", "environ", "modules", "popen", "fork", "loader",
+    "load_module", "exec_module", "get_data", "attrgetter", "methodcaller", "Formatter",
+    "Template", "getcontext", "setcontext", "localcontext", "func", "default_factory",
+    "mapping", "cache_info", "encode", "decode", "read", "write", "open",
+}  # fmt: skip
+
+
+def test_attribute_allowlist_has_no_dangerous_names():
+    assert DANGEROUS_ATTRIBUTES.isdisjoint(_policy.ATTRIBUTE_NAMES)
+    assert not any(name.startswith("_") for name in _policy.ATTRIBUTE_NAMES)
+
+
+def test_builtins_allowlist_has_no_dangerous_names():
+    assert _policy.SAFE_BUILTINS.isdisjoint(_policy.DENIED_NAMES)
+    for name in ("eval", "exec", "getattr", "type", "object", "open", "format", "vars"):
+        assert name not in _policy.SAFE_BUILTINS
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return _policy.Runtime(max_output_chars=100)
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("random", "_os"),
+        ("fractions", "sys"),
+        ("datetime", "sys"),
+        ("decimal", "sys"),
+        ("statistics", "random"),
+        ("math", "__loader__"),
+        ("functools", "partial"),
+        ("string", "Formatter"),
+    ],
+)
+def test_module_proxies_expose_only_allowlisted_attributes(runtime, target, name):
+    proxy = runtime.proxies[target]
+    assert not isinstance(proxy, type(sys))
+    with pytest.raises(AttributeError):
+        runtime.guarded_attr(proxy, name)
+
+
+def test_runtime_guard_checks_the_exact_type(runtime):
+    import math
+
+    gen = (x for x in [1])
+    error = ZeroDivisionError("division by zero")
+    cases = [
+        (gen, "gi_frame"),
+        (error, "with_traceback"),
+        (error, "__traceback__"),
+        (math.sqrt, "__self__"),
+        ("s", "format"),
+        ("s", "mro"),  # allowed nowhere
+        (1, "upper"),  # allowed on str, not on int
+        (str, "format"),
+        (int, "__subclasses__"),
+        (runtime.proxies["math"], "_lc_attrs"),
+    ]
+    for obj, name in cases:
+        with pytest.raises(AttributeError):
+            runtime.guarded_attr(obj, name)
+    assert runtime.guarded_attr("ab", "upper")() == "AB"
+    assert runtime.guarded_attr(error, "args") == ("division by zero",)
+    assert runtime.guarded_attr(runtime.proxies["math"], "pi") == math.pi
+
+
+def test_runtime_import_hands_out_proxies_never_modules(runtime):
+    assert isinstance(runtime.guarded_import("math"), _policy.ModuleProxy)
+    with pytest.raises(ImportError):
+        runtime.guarded_import("os_not_loaded_anywhere_xyz")
+    with pytest.raises(ImportError):
+        runtime.guarded_import("math", level=1)
+    # C code importing an already-loaded module (date.strftime -> time) gets None, not a module.
+    assert runtime.guarded_import("os") is None
+
+
+def test_guarded_pow_refuses_huge_powers_before_computing(runtime):
+    with pytest.raises(MemoryError, match="digits"):
+        runtime.guarded_pow(10, 10**10)
+    assert runtime.guarded_pow(2, 10) == 1024
+    assert runtime.guarded_pow(2, 10**10, 7) == pow(2, 10**10, 7)
+
+
+# ------------------------------------------------------------ attacks that reach the child
+
+RUNTIME_ATTACKS = {
+    "pow_tower": (solution("return 10 ** 10 ** 10"), ProgramMemoryError),
+    "pow_builtin": (solution("return pow(10, 10 ** 10)"), ProgramMemoryError),
+    "pow_augassign": (solution("x = 10\nx **= 10 ** 10\nreturn x"), ProgramMemoryError),
+    "fraction_pow": (
+        solution("from fractions import Fraction\nreturn Fraction(3, 2) ** 10 ** 9"),
+        ProgramMemoryError,
+    ),
+    "string_repeat": (solution("return 'x' * 10 ** 10"), ProgramMemoryError),
+    "list_repeat": (solution("return [0] * 10 ** 10"), ProgramMemoryError),
+    "list_doubling": (solution("x = [1]\nwhile True:\n    x = x + x"), ProgramMemoryError),
+    "infinite_count": (
+        solution("import itertools\nreturn list(itertools.count())"),
+        ProgramMemoryError,
+    ),
+    "deep_recursion": (
+        solution("return f(0)", "def f(n):\n    return f(n + 1)\n"),
+        ProgramRuntimeError,
+    ),
+    "huge_print": (solution("while True:\n    print('x' * 1000)"), ProgramOutputError),
+    "print_limit_swallowed": (
+        solution(
+            "for i in range(10 ** 4):\n"
+            "    try:\n        print('x' * 100)\n    except:\n        pass\n"
+            "return 1"
+        ),
+        ProgramOutputError,
+    ),
+    "huge_result": (solution("return 'x' * 10 ** 6"), ProgramOutputError),
+    "deep_result": (
+        solution("x = []\nfor i in range(1000):\n    x = [x]\nreturn x"),
+        ProgramOutputError,
+    ),
+    "self_referencing_result": (solution("x = []\nx.append(x)\nreturn x"), ProgramOutputError),
+    "huge_int_result": (solution("return 7 ** 5000"), ProgramOutputError),
+    "return_function": (solution("return solution"), ProgramOutputError),
+    "return_builtin_print": (solution("return print"), ProgramOutputError),
+    "return_module_proxy": (solution("import math\nreturn math"), ProgramOutputError),
+    "return_generator": (solution("return (x for x in range(3))"), ProgramOutputError),
+    "return_timedelta": (
+        solution("import datetime\nreturn datetime.timedelta(days=1)"),
+        ProgramOutputError,
+    ),
+    "return_int_keys": (solution("return {1: 'a'}"), ProgramOutputError),
+    "runtime_attribute_on_wrong_type": (solution("return (1).upper()"), ProgramRuntimeError),
+    "entry_rebound_to_builtin": (
+        "def solution():\n    return 1\nsolution = print\n",
+        ProgramRuntimeError,
+    ),
+    "c_level_loop_never_yields": (solution("return sum(range(10 ** 15))"), ProgramTimeoutError),
+    "infinite_loop": (solution("while True:\n    pass"), ProgramTimeoutError),
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), list(RUNTIME_ATTACKS.values()), ids=list(RUNTIME_ATTACKS)
+)
+def test_resource_bombs_and_bad_results_are_stopped(code, error):
+    with pytest.raises(error):
+        run_program(code, timeout_s=0.5, memory_mb=64, max_output_bytes=10_000)
+
+
+CHILD_ONLY = [
+    "import os\ndef solution():\n    return os.getcwd()",
+    solution("return ().__class__.__base__.__subclasses__()"),
+    solution("return __import__('os').environ"),
+    solution("return open('/etc/hostname').read()"),
+    solution("g = (x for x in [1])\nreturn g.gi_frame.f_back"),
+    solution("return '{0.__class__}'.format(1)"),
+    solution("return \uff45val('1')"),
+    solution("return 1", "class A:\n    def __del__(self):\n        print('late')\n"),
+]
+
+
+@pytest.mark.parametrize("code", CHILD_ONLY)
+def test_child_revalidates_when_the_parent_check_is_bypassed(code, monkeypatch):
+    monkeypatch.setattr(_runner, "validate_program", lambda *args, **kwargs: None)
+    with pytest.raises(ProgramRefusedError):
+        run_program(code)
+
+
+def test_child_run_directly_refuses_and_speaks_only_json():
+    request = {
+        "code": "import os\ndef solution():\n    return 1\n",
+        "entry": "solution",
+        "memory_mb": 128,
+        "cpu_s": 2,
+        "max_output_bytes": 1000,
+        "max_source_chars": 10_000,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", str(_runner.CHILD_PATH)],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        env={},
+        timeout=30,
+        check=False,
+    )
+    frame = json.loads(proc.stdout)
+    assert frame["status"] == "refused"
+    assert "'os'" in frame["reason"]
+
+
+def test_child_starts_fresh_isolated_interpreter(monkeypatch):
+    seen = {}
+    real_popen = subprocess.Popen
+
+    def spy(argv, **kwargs):
+        seen.update(kwargs, argv=argv)
+        import os
+
+        seen["cwd_entries"] = os.listdir(kwargs["cwd"])
+        return real_popen(argv, **kwargs)
+
+    monkeypatch.setenv("LOCALCHAIN_SECRET_TOKEN", "hunter2")
+    monkeypatch.setattr(_runner.subprocess, "Popen", spy)
+    assert run_program(solution("return 1")) == 1
+    assert seen["argv"][:4] == [sys.executable, "-I", "-S", "-B"]
+    assert seen["env"] == {}
+    assert seen["start_new_session"] is True
+    assert seen["close_fds"] is True
+    assert seen["cwd_entries"] == []
+
+
+# ---------------------------------------------------------------------- legitimate programs
+
+LEGIT = {
+    "arithmetic_word_problem": (
+        solution(
+            """
+            apples_start = 23
+            eaten = 20
+            bought = 6
+            return apples_start - eaten + bought
+            """
+        ),
+        9,
+    ),
+    "math_functions": (
+        solution(
+            "import math\n"
+            "return [math.sqrt(16), math.floor(2.7), math.gcd(12, 18), math.comb(5, 2)]"
+        ),
+        [4.0, 2, 6, 10],
+    ),
+    "from_math_import": (
+        solution("return round(hypot(3, 4) * pi, 4)", "from math import hypot, pi\n"),
+        15.708,
+    ),
+    "fraction_whole": (
+        solution("from fractions import Fraction\nreturn Fraction(1, 3) + Fraction(2, 3)"),
+        1,
+    ),
+    "fraction_to_float": (
+        solution("from fractions import Fraction\nreturn Fraction(1, 4) + Fraction(1, 4)"),
+        0.5,
+    ),
+    "decimal_money": (
+        solution(
+            """
+            from decimal import Decimal, ROUND_HALF_UP
+            total = Decimal('19.99') * 3 + Decimal('0.015')
+            return str(total.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))
+            """
+        ),
+        "59.99",
+    ),
+    "decimal_returned": (solution("import decimal\nreturn decimal.Decimal('0.1') * 3"), 0.3),
+    "statistics_mean_median": (
+        solution(
+            "import statistics\nxs = [3, 1, 4, 1, 5]\n"
+            "return [statistics.mean(xs), statistics.median(xs)]"
+        ),
+        [2.8, 3],
+    ),
+    "itertools_permutations": (
+        solution("import itertools\nreturn len(list(itertools.permutations('abcd', 2)))"),
+        12,
+    ),
+    "itertools_chain_from_iterable": (
+        solution("from itertools import chain\nreturn list(chain.from_iterable([[1], [2, 3]]))"),
+        [1, 2, 3],
+    ),
+    "date_arithmetic_strftime": (
+        solution(
+            "import datetime\n"
+            "d = datetime.date(2023, 1, 1) + datetime.timedelta(days=30)\n"
+            "return d.strftime('%m/%d/%Y')"
+        ),
+        "01/31/2023",
+    ),
+    "date_weekday_name": (
+        solution("from datetime import date\nreturn date(2024, 2, 29).strftime('%A')"),
+        "Thursday",
+    ),
+    "strptime_and_days_between": (
+        solution(
+            """
+            from datetime import datetime
+            a = datetime.strptime('2023-03-01', '%Y-%m-%d')
+            b = datetime.strptime('2023-02-01', '%Y-%m-%d')
+            return (a - b).days
+            """
+        ),
+        28,
+    ),
+    "date_returned_as_iso": (
+        solution("import datetime\nreturn datetime.date(2020, 2, 29)"),
+        "2020-02-29",
+    ),
+    "comprehension_and_helper": (
+        solution(
+            "return sum(square(n) for n in range(1, 4)) + len([x for x in 'abc'])",
+            "def square(n):\n    return n * n\n",
+        ),
+        17,
+    ),
+    "dict_counting_sorted_lambda": (
+        solution(
+            """
+            counts = {}
+            for word in 'b a b c b a'.split():
+                counts[word] = counts.get(word, 0) + 1
+            return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            """
+        ),
+        [["b", 3], ["a", 2], ["c", 1]],
+    ),
+    "counter_most_common": (
+        solution("from collections import Counter\nreturn Counter('mississippi').most_common(1)"),
+        [["i", 4]],
+    ),
+    "counter_returned_as_dict": (
+        solution("from collections import Counter\nreturn Counter('aab')"),
+        {"a": 2, "b": 1},
+    ),
+    "while_break_continue": (
+        solution(
+            """
+            n, total = 0, 0
+            while True:
+                n += 1
+                if n % 2:
+                    continue
+                if n > 10:
+                    break
+                total += n
+            return total
+            """
+        ),
+        30,
+    ),
+    "try_except_fallback": (
+        solution("try:\n    return 1 / 0\nexcept ZeroDivisionError:\n    return 'undefined'"),
+        "undefined",
+    ),
+    "fstring_format_spec": (
+        solution("x = 2 / 3\nreturn f'{x:.2f} and {x!r:>5.4}'"),
+        "0.67 and  0.66",
+    ),
+    "percent_formatting": (solution("return '%d apples, %.1f kg' % (3, 1.25)"), "3 apples, 1.2 kg"),
+    "string_methods": (
+        solution("return '-'.join(w.upper() for w in 'red green'.split()).center(13, '*')"),
+        "**RED-GREEN**",
+    ),
+    "memoised_recursion": (
+        solution(
+            "return fib(80)",
+            "memo = {}\ndef fib(n):\n    if n < 2:\n        return n\n"
+            "    if n not in memo:\n        memo[n] = fib(n - 1) + fib(n - 2)\n"
+            "    return memo[n]\n",
+        ),
+        23416728348467685,
+    ),
+    "functools_reduce": (
+        solution("from functools import reduce\nreturn reduce(lambda a, b: a * b, range(1, 6))"),
+        120,
+    ),
+    "tuple_and_set_results": (solution("return (1, 2), {3, 1, 2}"), [[1, 2], [1, 2, 3]]),
+    "colored_objects": (
+        solution(
+            """
+            objects = [
+                {'name': 'pen', 'color': 'red'},
+                {'name': 'cup', 'color': 'blue'},
+                {'name': 'hat', 'color': 'red'},
+            ]
+            return [o['name'] for o in objects if o['color'] == 'red']
+            """
+        ),
+        ["pen", "hat"],
+    ),
+    "throwaway_underscore_and_walrus": (
+        solution(
+            "total = 0\nfor _ in range(3):\n    total += 2\n"
+            "if (n := total) > 5:\n    return n\nreturn 0"
+        ),
+        6,
+    ),
+    "closure_and_annotations": (
+        solution(
+            "rate: float = 1.5\n"
+            "def cost(hours: int) -> float:\n    return hours * rate\n"
+            "return cost(4)"
+        ),
+        6.0,
+    ),
+    "moderate_powers": (
+        solution("return [2 ** 100, 2 ** -2, 2.0 ** 0.5, pow(3, 4, 5)]"),
+        [2**100, 0.25, 2.0**0.5, 1],
+    ),
+    "isinstance_and_exceptions": (
+        solution(
+            "try:\n    raise ValueError('bad')\n"
+            "except ValueError as e:\n    return [isinstance(e, Exception), e.args[0]]"
+        ),
+        [True, "bad"],
+    ),
+    "random_seeded": (
+        solution("import random\nrandom.seed(1)\nreturn 1 <= random.randint(1, 6) <= 6"),
+        True,
+    ),
+    "string_constants": (solution("import string\nreturn string.ascii_lowercase[:3]"), "abc"),
+    "none_and_nan": (solution("return [None, float('inf') > 0]"), [None, True]),
+    "dashes_in_text_are_fine": (solution("return '----' + '____'"), "----____"),
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), list(LEGIT.values()), ids=list(LEGIT))
+def test_legitimate_program_runs(code, expected):
+    assert run_program(code) == expected
+
+
+def test_arguments_and_other_entry():
+    code = "def area(width, height=2):\n    return width * height\n"
+    assert run_program(code, entry="area", args=[3], kwargs={"height": 5}) == 15
+
+
+def test_output_is_captured_separately_from_the_value():
+    code = solution("print('step', 1)\nprint('done', end='!')\nreturn 42")
+    result = run_program_with_output(code)
+    assert isinstance(result, ProgramResult)
+    assert (result.value, result.output) == (42, "step 1\ndone!")
+
+
+def test_runtime_error_carries_type_message_line_and_no_host_traceback():
+    code = "def solution():\n    x = 1\n    print('before')\n    return x / 0\n"
+    with pytest.raises(ProgramRuntimeError) as info:
+        run_program(code)
+    err = info.value
+    assert (err.exc_type, err.exc_message, err.line) == ("ZeroDivisionError", "division by zero", 4)
+    assert err.output == "before\n"
+    assert "_child.py" not in str(err) and "Traceback" not in str(err)
+
+
+def test_timeout_error_reports_the_limit():
+    with pytest.raises(ProgramTimeoutError) as info:
+        run_program(solution("while True:\n    pass"), timeout_s=0.3)
+    assert info.value.limit_s == 0.3
+    assert isinstance(info.value, TimeoutError)
+
+
+def test_memory_limit_is_tunable():
+    code = solution("x = 'x' * (200 * 1024 * 1024)\nreturn len(x)")
+    with pytest.raises(ProgramMemoryError) as info:
+        run_program(code, memory_mb=128)
+    assert info.value.limit_mb == 128
+
+
+def test_limits_object_and_overrides():
+    limits = SandboxLimits(timeout_s=2, max_output_bytes=50)
+    with pytest.raises(ProgramOutputError):
+        run_program(solution("return 'x' * 100"), limits=limits)
+    assert (
+        run_program(solution("return 'x' * 100"), limits=limits, max_output_bytes=500) == "x" * 100
+    )
+    with pytest.raises(ValueError, match="memory_mb"):
+        SandboxLimits(memory_mb=1)
+    with pytest.raises(ValueError, match="timeout_s"):
+        SandboxLimits(timeout_s=0)
+
+
+def test_arguments_must_be_plain_data(no_child):
+    with pytest.raises(SandboxError, match="plain JSON"):
+        run_program(solution("return 1"), args=[object()])
+
+
+async def test_async_runs_do_not_block_the_event_loop():
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    code = solution("total = 0\nfor i in range(300000):\n    total += i\nreturn total")
+    values = await asyncio.gather(arun_program(code), arun_program(code))
+    task.cancel()
+    assert values == [sum(range(300000))] * 2
+    assert ticks > 0
+    result = await arun_program_with_output(solution("print('hi')\nreturn 1"))
+    assert (result.value, result.output) == (1, "hi\n")
+    with pytest.raises(ProgramRefusedError):
+        await arun_program(solution("return ().__class__"))
