@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -288,14 +289,16 @@ def generate_with_peft_model(
                 span = slice(width - len(row), width) if left else slice(0, len(row))
                 ids[i, span] = torch.tensor(row, dtype=torch.long)
                 mask[i, span] = 1
-            generated = model.generate(
-                input_ids=ids.to(loaded.device),
-                attention_mask=mask.to(loaded.device),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad,
-                eos_token_id=loaded.eos_token_ids,
-            )
+            with warnings.catch_warnings():  # peft ignores position ids, and says so each call
+                warnings.filterwarnings("ignore", message="Position ids are not supported")
+                generated = model.generate(
+                    input_ids=ids.to(loaded.device),
+                    attention_mask=mask.to(loaded.device),
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=pad,
+                    eos_token_id=loaded.eos_token_ids,
+                )
             if left and generated.shape[1] > width:
                 generated = generated[:, width:]
             outputs.extend(

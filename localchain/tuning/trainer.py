@@ -162,7 +162,8 @@ def tune(
     best_metric = trainer.state.best_metric
     steps = int(trainer.state.global_step)
     if trainer.is_world_process_zero():
-        model.save_pretrained(str(output_dir))
+        # Embeddings are never trained here; saying so skips peft's look-up of the base by name.
+        model.save_pretrained(str(output_dir), save_embedding_layers=False)
     del trainer, model
     gc.collect()
     if not main_process:
