@@ -507,15 +507,19 @@ class FaissStore(VectorStore):
             )
 
         if not docstore.is_file():
-            raise bad("it does not exist" if not path.exists() else f"{DOCSTORE_FILE} is missing")
+            reason = "it does not exist" if not path.exists() else f"{DOCSTORE_FILE} is missing"
+            raise bad(reason)
         try:
             payload = json.loads(docstore.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise bad(f"{DOCSTORE_FILE} is unreadable ({err})") from err
+            reason = f"{DOCSTORE_FILE} is unreadable ({err})"
+            raise bad(reason) from err
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise bad(f"{DOCSTORE_FILE} is not a localchain FAISS docstore")
+            reason = f"{DOCSTORE_FILE} is not a localchain FAISS docstore"
+            raise bad(reason)
         if payload.get("version") != _VERSION:
-            raise bad(f"docstore version {payload.get('version')!r} is not {_VERSION}")
+            reason = f"docstore version {payload.get('version')!r} is not {_VERSION}"
+            raise bad(reason)
         store = cls(embeddings)
         try:
             docs = payload["documents"]
@@ -527,27 +531,37 @@ class FaissStore(VectorStore):
                 )
                 store._int_ids[doc_id] = int_id
                 store._str_ids[int_id] = doc_id
+            # never hand out an int id already in use, even if the counter was edited
+            store._next_int_id = max([store._next_int_id, *(i + 1 for i in store._str_ids)])
         except (KeyError, TypeError, ValueError) as err:
-            raise bad(f"{DOCSTORE_FILE} is damaged ({err!r})") from err
+            reason = f"{DOCSTORE_FILE} is damaged ({err!r})"
+            raise bad(reason) from err
         if payload.get("dimension") is None:
             if docs:
-                raise bad("the docstore has documents but no dimension")
+                reason = "the docstore has documents but no dimension"
+                raise bad(reason)
             return store
         index_path = path / INDEX_FILE
         if not index_path.is_file():
-            raise bad(f"{INDEX_FILE} is missing")
+            reason = f"{INDEX_FILE} is missing"
+            raise bad(reason)
         faiss = _faiss()
         try:
-            index = faiss.read_index(str(index_path))
-            stored = set(faiss.vector_to_array(index.id_map).tolist())
-        except (RuntimeError, AttributeError) as err:
-            raise bad(f"{INDEX_FILE} is not a FAISS IndexIDMap ({err})") from err
+            index = faiss.read_index(str(index_path))  # already the concrete class
+        except RuntimeError as err:
+            reason = f"{INDEX_FILE} is not a FAISS IndexIDMap2 ({err})"
+            raise bad(reason) from err
+        if not isinstance(index, faiss.IndexIDMap2):
+            reason = f"{INDEX_FILE} is not a FAISS IndexIDMap2 but a {type(index).__name__}"
+            raise bad(reason)
+        stored = set(faiss.vector_to_array(index.id_map).tolist())
         if index.d != payload["dimension"] or stored != set(store._str_ids):
-            raise bad(
+            reason = (
                 f"{INDEX_FILE} ({index.ntotal} vectors of {index.d} dims) does not match "
                 f"{DOCSTORE_FILE} ({len(docs)} documents of {payload['dimension']} dims)"
             )
-        store._index = faiss.downcast_index(index)
+            raise bad(reason)
+        store._index = index
         store._dimension = int(index.d)
         return store
 

@@ -8,6 +8,7 @@ chunk keeps its document's metadata and adds ``chunk`` (0-based index within its
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -122,10 +123,10 @@ def make_splitter(
         separators = RecursiveCharacterTextSplitter.get_separators_for_language(language)
     return RecursiveCharacterTextSplitter(
         separators=separators,
+        is_separator_regex=separators is not None,  # the language separators are patterns
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         length_function=length_function,
-        add_start_index=True,
         keep_separator=True,
     )
 
@@ -169,10 +170,15 @@ def split_documents(
                 file_type=key,
                 length_function=length_function,
             )
-        pieces = splitters[key].split_documents([Document(doc.page_content, metadata=doc.metadata)])
-        for index, piece in enumerate(pieces):
-            piece.metadata["chunk"] = index
-            chunks.append(piece)
+        text = doc.page_content
+        start = -1
+        for index, piece in enumerate(splitters[key].split_text(text)):
+            # langchain's add_start_index steps back chunk_overlap *characters*, wrong when
+            # sizes are tokens; chunks come in order, so search on from the previous start.
+            found = text.find(piece, start + 1)
+            start = found if found != -1 else text.find(piece)
+            metadata = {**copy.deepcopy(doc.metadata), "chunk": index, "start_index": start}
+            chunks.append(Document(page_content=piece, metadata=metadata))
     return chunks
 
 

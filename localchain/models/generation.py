@@ -174,43 +174,50 @@ def stream_batch(
     # pay for short ones; a custom logits processor without ``select_rows`` keeps them in.
     can_prune = logits_processor is None or hasattr(logits_processor, "select_rows")
     active = list(range(len(rows)))  # original row index of each batch position
+    # Inference mode is per thread, and a caller (LangChain's async streaming) may resume this
+    # generator on another thread between events: so every tensor step enters it afresh and
+    # no ``yield`` happens inside it.
+    steps = step_fn(lm, encoded, forward_kwargs)
     with torch.inference_mode():
-        steps = step_fn(lm, encoded, forward_kwargs)
         scores, history = next(steps)
-        while True:
+    while True:
+        events: list[StreamEvent] = []
+        with torch.inference_mode():
             if logits_processor is not None:
                 scores = logits_processor(history, scores)
             next_ids = _choose(scores, config, generator)
-            tokens = next_ids.tolist()
-            for position, token in enumerate(tokens):
-                index = active[position]
-                row = rows[index]
-                if row.done:
-                    continue
-                if token in eos:
-                    row.done, row.finish_reason = True, "stop"
-                else:
-                    row.ids.append(token)
-                    row.text = lm.tokenizer.decode(row.ids, skip_special_tokens=True)
-                    cut = _find_stop(row.text, stops, row.emitted)
-                    if cut is not None:
-                        row.text, row.done, row.finish_reason = row.text[:cut], True, "stop"
-                    elif len(row.ids) >= row.max_new:
-                        row.done, row.finish_reason = True, "length"
-                if row.done:
-                    piece = row.text[row.emitted :]
-                    row.emitted = len(row.text)
-                    yield StreamEvent(index, piece, done=True, completion=_completion(row))
-                    continue
-                safe = _safe_length(row.text, stops, hold)
-                if safe > row.emitted:
-                    piece = row.text[row.emitted : safe]
-                    row.emitted = safe
-                    yield StreamEvent(index, piece)
-            keep = [pos for pos, index in enumerate(active) if not rows[index].done]
-            if not keep:
-                steps.close()
-                return
+        tokens = next_ids.tolist()
+        for position, token in enumerate(tokens):
+            index = active[position]
+            row = rows[index]
+            if row.done:
+                continue
+            if token in eos:
+                row.done, row.finish_reason = True, "stop"
+            else:
+                row.ids.append(token)
+                row.text = lm.tokenizer.decode(row.ids, skip_special_tokens=True)
+                cut = _find_stop(row.text, stops, row.emitted)
+                if cut is not None:
+                    row.text, row.done, row.finish_reason = row.text[:cut], True, "stop"
+                elif len(row.ids) >= row.max_new:
+                    row.done, row.finish_reason = True, "length"
+            if row.done:
+                piece = row.text[row.emitted :]
+                row.emitted = len(row.text)
+                events.append(StreamEvent(index, piece, done=True, completion=_completion(row)))
+                continue
+            safe = _safe_length(row.text, stops, hold)
+            if safe > row.emitted:
+                piece = row.text[row.emitted : safe]
+                row.emitted = safe
+                events.append(StreamEvent(index, piece))
+        keep = [pos for pos, index in enumerate(active) if not rows[index].done]
+        if not keep:
+            steps.close()
+            yield from events
+            return
+        with torch.inference_mode():
             if can_prune and len(keep) < len(active):
                 active = [active[pos] for pos in keep]
                 if logits_processor is not None:
@@ -220,6 +227,7 @@ def stream_batch(
                 done = torch.tensor([rows[i].done for i in active], device=next_ids.device)
                 next_ids.masked_fill_(done, _pad_id(lm))
                 scores, history = steps.send((next_ids, None))
+        yield from events
 
 
 def _completion(row: _Row) -> Completion:

@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,12 +113,11 @@ def tune(
         config = build_config({**config.model_dump(), **settings})
     say = echo or (_stderr if config.progress else _silent)
     device = check_device(config)
+    train_examples, val_examples = _load_data(config)
     name = config.adapter_name()
     output_dir = (config.output_dir or cache_dir("adapters") / name).expanduser().resolve()
     checkpoints = output_dir / CHECKPOINT_DIR
     _prepare_output(config, output_dir, checkpoints)
-
-    train_examples, val_examples = _load_data(config)
     say(
         f"localchain tune: {len(train_examples)} training and {len(val_examples)} validation "
         f"examples; method {config.method} on {device}."
@@ -126,14 +126,17 @@ def tune(
     max_length = config.max_length or loaded.context_length
     reserved = config.num_virtual_tokens if config.method == "prompt-tuning" else 0
     format_chat = _format_chat(loaded)
-    encode = lambda examples: encode_examples(  # noqa: E731
-        examples,
-        tokenizer=loaded.tokenizer,
-        kind=loaded.kind,
-        format_chat=format_chat,
-        max_length=max_length,
-        reserved=reserved,
-    )
+
+    def encode(examples: list[Example]) -> list[dict[str, list[int]]]:
+        return encode_examples(
+            examples,
+            tokenizer=loaded.tokenizer,
+            kind=loaded.kind,
+            format_chat=format_chat,
+            max_length=max_length,
+            reserved=reserved,
+        )
+
     train_rows, val_rows = encode(train_examples), encode(val_examples)
 
     main_process = os.environ.get("RANK", "0") == "0"
@@ -156,7 +159,11 @@ def tune(
     )
     trainer = _build_trainer(config, model, loaded, device, train_rows, val_rows, checkpoints)
     started = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=True if config.resume else None)
+    with warnings.catch_warnings():
+        # Checkpoint saves make peft look the base up by name to see if the vocabulary grew;
+        # it never does here, and a registry name is not a path, so peft warns each time.
+        warnings.filterwarnings("ignore", message="Could not find a config file")
+        output = trainer.train(resume_from_checkpoint=True if config.resume else None)
     seconds = time.perf_counter() - started
     log_history = list(trainer.state.log_history)
     best_metric = trainer.state.best_metric

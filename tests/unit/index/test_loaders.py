@@ -162,7 +162,7 @@ def test_directory_suffixes_glob_and_hidden(corpus):
     docs = DirectoryLoader(corpus, suffixes=["md", ".pdf"]).load()
     assert {d.metadata["file_type"] for d in docs} == {"markdown", "pdf"}
     top = DirectoryLoader(corpus, glob="*.txt", errors="skip")
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="Skipped 1 of 2 files"):
         assert [d.page_content for d in top.load()] == ["Alpha text."]
     hidden = DirectoryLoader(corpus, glob="**/h.txt", include_hidden=True).load()
     assert [d.page_content for d in hidden] == ["hidden"]
@@ -181,5 +181,5 @@ def test_directory_errors(tmp_path, corpus):
 
 def test_load_documents_file_or_directory(corpus):
     assert load_documents(corpus / "a.txt")[0].page_content == "Alpha text."
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="empty.txt"):
         assert len(load_documents(corpus, errors="skip")) == 5

@@ -147,3 +147,19 @@ def test_constrained_and_free_rows_finish_at_different_times(lm):
     out = engine.generate(["hello", "cat"], short, schemas=[schema, None])
     assert out[0].text.startswith("{") and out[0].finish_reason == "length"
     assert out[1].token_ids == generate(lm, ["cat"], short)[0].token_ids
+
+
+def test_stream_can_be_resumed_on_other_threads(lm):
+    """LangChain's async streaming resumes the generator on a fresh worker thread each step."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = GenerationConfig(max_new_tokens=8)
+    events = stream(lm, "hello world", config)
+    pieces = []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        while True:
+            event = pool.submit(next, events, None).result()
+            if event is None:
+                break
+            pieces.append(event.text)
+    assert "".join(pieces) == generate(lm, ["hello world"], config)[0].text

@@ -1,0 +1,577 @@
+"""PALChain: program-aided answers. The model writes ``def solution():``; the sandbox runs it.
+
+The chain prompts any LangChain chat model (or a seq2seq ``LocalLLM``) with few-shot examples
+for one task (math word problems, date questions, colored objects; ``data/pal.yaml``), pulls
+the program out of the reply (a code fence, bare code, or a bare expression that is wrapped as
+``def solution(): return <expr>``), and runs it with :func:`localchain.sandbox.run_program`.
+A program that does not parse, is refused, fails or returns no usable answer gets a repair
+attempt with the error fed back; every attempt is recorded on the :class:`PALResult`.
+
+Example:
+    .. code-block:: python
+
+        from localchain.chains.pal import PALChain
+        from localchain.models import ChatLocal
+
+        pal = PALChain.from_model(ChatLocal(max_new_tokens=160), task="math")
+        result = pal.invoke({"question": "Tom has 3 apples and buys 5 more. How many now?"})
+        result.answer, result.ok, result.code
+
+Run ``python -m localchain.chains.pal --evaluate FILE.json`` to measure accuracy on a JSON list
+of ``{"question", "answer"[, "task"]}`` problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import re
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig, RunnableSerializable
+from langchain_core.runnables.config import patch_config
+from pydantic import BaseModel, ConfigDict, Field
+
+from localchain.errors import ConfigError, SandboxError
+from localchain.sandbox import (
+    ALLOWED_MODULES,
+    ProgramOutputError,
+    ProgramRuntimeError,
+    SandboxLimits,
+    arun_program,
+    run_program,
+)
+
+PALTask = Literal["math", "date", "colored_objects"]
+"""The tasks PALChain has few-shot prompts for."""
+
+Answer = bool | int | float | str | None
+"""A PAL answer: plain scalar data, or None when no program succeeded."""
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "pal.yaml"
+"""The few-shot prompts, one entry per task."""
+
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_CODE_START = re.compile(r"^(?:import |from \S+ import |def |@)", re.MULTILINE)
+_ANSWER_PREFIX = re.compile(r"^(?:answer|expression|python|code)\s*[:=]\s*", re.IGNORECASE)
+
+
+class PALAttempt(BaseModel):
+    """One program the model wrote, and how running it went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    """The program as run (after extraction and wrapping)."""
+    reply: str = ""
+    """The model's raw reply the program was taken from."""
+    answer: Answer = None
+    """What ``solution()`` returned, when it succeeded."""
+    error: str | None = None
+    """The sandbox's message when the attempt failed, else None."""
+    error_type: str | None = None
+    """The error's class name (e.g. "ProgramRefusedError", "ProgramTimeoutError"), else None."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether this attempt produced an answer."""
+        return self.error is None
+
+
+class PALResult(BaseModel):
+    """The outcome of a PAL run: a typed answer, the code behind it, and every attempt."""
+
+    question: str
+    """The question asked."""
+    answer: Answer = None
+    """The program's return value (never an error text); None when every attempt failed."""
+    code: str = ""
+    """The last program run (the successful one when ``ok``)."""
+    attempts: list[PALAttempt] = Field(default_factory=list)
+    """Every attempt in order: the first program, then each repair."""
+    ok: bool = False
+    """Whether an attempt succeeded."""
+
+    @property
+    def error(self) -> str | None:
+        """The last attempt's error message, or None when the run succeeded."""
+        return None if self.ok or not self.attempts else self.attempts[-1].error
+
+    @property
+    def error_type(self) -> str | None:
+        """The last attempt's error class name, or None when the run succeeded."""
+        return None if self.ok or not self.attempts else self.attempts[-1].error_type
+
+
+# ------------------------------------------------------------------------- prompts and parsing
+
+
+@lru_cache(maxsize=1)
+def load_pal_prompts() -> dict[str, Any]:
+    """The few-shot prompt data of ``data/pal.yaml`` (``repair`` text and ``tasks``)."""
+    return yaml.safe_load(DATA_PATH.read_text(encoding="utf-8"))
+
+
+def _task_data(task: str) -> dict[str, Any]:
+    tasks = load_pal_prompts()["tasks"]
+    if task not in tasks:
+        msg = f"Unknown PAL task {task!r}. Known: {', '.join(tasks)}."
+        raise ConfigError(msg)
+    return tasks[task]
+
+
+def _fenced(code: str) -> str:
+    return f"```python\n{code.strip()}\n```"
+
+
+def build_messages(task: str, question: str) -> list[BaseMessage]:
+    """The chat prompt for one question: instruction, few-shot pairs, then the question."""
+    data = _task_data(task)
+    messages: list[BaseMessage] = [SystemMessage(data["system"].strip())]
+    for example in data["examples"]:
+        messages.append(HumanMessage(f"Question: {example['question'].strip()}"))
+        messages.append(AIMessage(_fenced(example["code"])))
+    messages.append(HumanMessage(f"Question: {question.strip()}"))
+    return messages
+
+
+def build_seq2seq_prompt(task: str, question: str) -> str:
+    """The text prompt for seq2seq models, which answer with one Python expression."""
+    data = _task_data(task)
+    lines = ["Write one Python expression that computes the answer."]
+    for example in data.get("seq2seq_examples", []):
+        lines += ["", f"Question: {example['question'].strip()}", f"Expression: {example['expression']}"]
+    lines += ["", f"Question: {question.strip()}", "Expression:"]
+    return "\n".join(lines)
+
+
+def _trim_to_parse(code: str) -> str | None:
+    """Drop trailing lines (prose after the code) until the rest parses; None if nothing does."""
+    lines = code.rstrip().splitlines()
+    while lines:
+        candidate = "\n".join(lines).rstrip()
+        try:
+            ast.parse(candidate)
+        except SyntaxError:
+            lines.pop()
+            continue
+        return candidate
+    return None
+
+
+def _wrap_statements(text: str) -> str | None:
+    """Wrap a bare expression, or statements ending in an expression, as ``solution()``."""
+    text = _ANSWER_PREFIX.sub("", text.strip()).strip().strip("`").strip()
+    if not text:
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return None
+    lines = text.splitlines()
+    last = tree.body[-1]
+    head = lines[: last.lineno - 1]
+    tail = "\n".join(lines[last.lineno - 1 :])
+    body = [*head, f"return {tail}"]
+    indented = "\n".join(f"    {line}" if line.strip() else "" for line in body)
+    return f"def solution():\n{indented}"
+
+
+def _add_missing_imports(code: str) -> str:
+    """Prepend ``import m`` for allowed modules the program uses by name but never imports."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    bound: set[str] = set()
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.arg)):
+            bound.add(node.name if not isinstance(node, ast.arg) else node.arg)
+    missing = sorted(name for name in used - bound if name in ALLOWED_MODULES)
+    if not missing:
+        return code
+    return "\n".join(f"import {name}" for name in missing) + "\n\n" + code
+
+
+def extract_program(reply: str, entry: str = "solution") -> str:
+    """Pull the program out of a model reply.
+
+    Tries, in order: a Markdown code fence (the first one defining ``entry``, else the first),
+    bare code starting at the first ``import``/``def`` line (trailing prose trimmed), and a bare
+    expression or statements ending in one, wrapped as ``def solution():\\n    return <expr>``.
+    Allowed modules used without an import (``math``, ``datetime``...) get one added. When none
+    of this yields a program, the reply is returned stripped, and the sandbox reports why it
+    does not run.
+
+    Args:
+        reply: The model's text.
+        entry: The function the program must define.
+
+    Returns:
+        Python source to hand to the sandbox.
+    """
+    text = reply.strip()
+    blocks = [block.strip() for block in _FENCE.findall(text) if block.strip()]
+    if blocks:
+        defining = [block for block in blocks if f"def {entry}" in block]
+        text = (defining or blocks)[0]
+    start = _CODE_START.search(text)
+    if start is not None and f"def {entry}" in text[start.start() :]:
+        trimmed = _trim_to_parse(text[start.start() :])
+        if trimmed is not None and f"def {entry}" in trimmed:
+            return _add_missing_imports(trimmed)
+    if f"def {entry}" not in text and entry == "solution":
+        wrapped = _wrap_statements(text) or _wrap_statements(text.splitlines()[0] if text else "")
+        if wrapped is not None:
+            return _add_missing_imports(wrapped)
+    return text
+
+
+def _reply_text(reply: Any) -> str:
+    if isinstance(reply, BaseMessage):
+        return reply.text
+    return str(reply)
+
+
+def _check_answer(value: Any) -> Answer:
+    """Accept plain scalar answers; raise ProgramOutputError for anything else."""
+    if isinstance(value, float) and not math.isfinite(value):
+        msg = f"solution() returned {value!r}; return a finite number."
+        raise ProgramOutputError(msg)
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if value is None:
+        msg = "solution() returned None; end it with `return <answer>`."
+        raise ProgramOutputError(msg)
+    kind = type(value).__name__
+    msg = f"solution() returned a {kind} ({str(value)[:80]}); return one number, string or bool."
+    raise ProgramOutputError(msg)
+
+
+def _describe(err: SandboxError) -> str:
+    if isinstance(err, ProgramRuntimeError) and err.output:
+        return f"{err}\nIt printed: {err.output[-300:]}"
+    return str(err)
+
+
+# ------------------------------------------------------------------------------------ the chain
+
+
+class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
+    """Program-aided language model chain: the model writes a program, the sandbox runs it.
+
+    Input is ``{"question": str}`` (or the question as a plain string); output a
+    :class:`PALResult`. Build it with :meth:`from_model`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model: BaseLanguageModel
+    """Any LangChain chat model (or a seq2seq text model, with ``prompt_kind="seq2seq"``)."""
+    task: PALTask = "math"
+    """Which few-shot prompt to use."""
+    max_repairs: int = Field(1, ge=0, le=10)
+    """Repair attempts after a failed program (each feeds the error back to the model)."""
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+    """Sandbox limits for each program run (seconds, memory, output)."""
+    raise_on_failure: bool = False
+    """Raise the last attempt's SandboxError instead of returning ``ok=False``."""
+    prompt_kind: Literal["auto", "chat", "seq2seq"] = "auto"
+    """Prompt style; "auto" asks the model (seq2seq for encoder-decoder ``LocalLLM`` models)."""
+
+    @classmethod
+    def from_model(
+        cls,
+        model: BaseLanguageModel,
+        *,
+        task: PALTask = "math",
+        max_repairs: int = 1,
+        limits: SandboxLimits | None = None,
+        raise_on_failure: bool = False,
+        prompt_kind: Literal["auto", "chat", "seq2seq"] = "auto",
+    ) -> PALChain:
+        """Build a PAL chain on any LangChain language model.
+
+        Args:
+            model: A chat model (``ChatLocal``, ``FakeChatModel``, any ``BaseChatModel``) or a
+                text model such as ``LocalLLM``.
+            task: "math" (GSM8K-style word problems), "date" or "colored_objects".
+            max_repairs: Repair attempts after a failed program (0 for none).
+            limits: Sandbox limits; the defaults allow 5 s, 256 MiB and 64 kB of output.
+            raise_on_failure: Raise the last SandboxError when every attempt fails.
+            prompt_kind: "chat", "seq2seq" (answers with a bare expression), or "auto".
+
+        Raises:
+            ConfigError: The task is unknown.
+        """
+        _task_data(task)
+        return cls(
+            model=model,
+            task=task,
+            max_repairs=max_repairs,
+            limits=limits or SandboxLimits(),
+            raise_on_failure=raise_on_failure,
+            prompt_kind=prompt_kind,
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _kind(self) -> str:
+        if self.prompt_kind != "auto":
+            return self.prompt_kind
+        from localchain.prompts import kind_for_model
+
+        return kind_for_model(self.model)
+
+    @staticmethod
+    def _question(inputs: dict[str, Any] | str) -> str:
+        question = inputs if isinstance(inputs, str) else None
+        if isinstance(inputs, dict):
+            question = inputs.get("question")
+        if not isinstance(question, str) or not question.strip():
+            msg = f"PALChain expects {{'question': <non-empty str>}} or a str, got {inputs!r}."
+            raise ConfigError(msg)
+        return question
+
+    def _first_prompt(self, question: str) -> list[BaseMessage] | str:
+        if self._kind() == "seq2seq":
+            return build_seq2seq_prompt(self.task, question)
+        return build_messages(self.task, question)
+
+    def _repair_prompt(
+        self, prompt: list[BaseMessage] | str, reply: str, attempt: PALAttempt
+    ) -> list[BaseMessage] | str:
+        note = load_pal_prompts()["repair"].format(error=attempt.error)
+        if isinstance(prompt, str):
+            # seq2seq models see no history: restate the question, the failed code, the error.
+            return f"{prompt.rsplit('Expression:', 1)[0]}Program:\n{attempt.code}\n{note}\nProgram:"
+        return [*prompt, AIMessage(reply), HumanMessage(note)]
+
+    def _record(self, reply: str, run: Any) -> tuple[PALAttempt, SandboxError | None]:
+        """Build the attempt from a run's outcome (a value, or the SandboxError raised)."""
+        code, outcome = run
+        if isinstance(outcome, SandboxError):
+            error = outcome
+        else:
+            try:
+                return PALAttempt(code=code, reply=reply, answer=_check_answer(outcome)), None
+            except SandboxError as err:
+                error = err
+        attempt = PALAttempt(
+            code=code, reply=reply, error=_describe(error), error_type=type(error).__name__
+        )
+        return attempt, error
+
+    def _finish(
+        self, question: str, attempts: list[PALAttempt], error: SandboxError | None
+    ) -> PALResult:
+        last = attempts[-1]
+        if last.ok:
+            return PALResult(
+                question=question, answer=last.answer, code=last.code, attempts=attempts, ok=True
+            )
+        if self.raise_on_failure and error is not None:
+            raise error
+        return PALResult(question=question, code=last.code, attempts=attempts, ok=False)
+
+    # -- sync ----------------------------------------------------------------------------
+
+    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
+        question = self._question(inputs)
+        prompt = self._first_prompt(question)
+        attempts: list[PALAttempt] = []
+        error: SandboxError | None = None
+        for _ in range(self.max_repairs + 1):
+            reply = _reply_text(self.model.invoke(prompt, config))
+            code = extract_program(reply)
+            try:
+                outcome: Any = run_program(code, limits=self.limits)
+            except SandboxError as err:
+                outcome = err
+            attempt, error = self._record(reply, (code, outcome))
+            attempts.append(attempt)
+            if attempt.ok:
+                break
+            prompt = self._repair_prompt(prompt, reply, attempt)
+        return self._finish(question, attempts, error)
+
+    def invoke(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> PALResult:
+        """Answer one question; see :class:`PALResult`.
+
+        Raises:
+            ConfigError: The input has no non-empty ``question``.
+            SandboxError: Every attempt failed and ``raise_on_failure`` is set (the last
+                attempt's error: ProgramRefusedError, ProgramTimeoutError, ...).
+        """
+        return self._call_with_config(
+            lambda inputs, run_manager, config: self._run(
+                inputs, patch_config(config, callbacks=run_manager.get_child())
+            ),
+            input,
+            config,
+            **kwargs,
+        )
+
+    # -- async ---------------------------------------------------------------------------
+
+    async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
+        question = self._question(inputs)
+        prompt = self._first_prompt(question)
+        attempts: list[PALAttempt] = []
+        error: SandboxError | None = None
+        for _ in range(self.max_repairs + 1):
+            reply = _reply_text(await self.model.ainvoke(prompt, config))
+            code = extract_program(reply)
+            try:
+                outcome: Any = await arun_program(code, limits=self.limits)
+            except SandboxError as err:
+                outcome = err
+            attempt, error = self._record(reply, (code, outcome))
+            attempts.append(attempt)
+            if attempt.ok:
+                break
+            prompt = self._repair_prompt(prompt, reply, attempt)
+        return self._finish(question, attempts, error)
+
+    async def ainvoke(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> PALResult:
+        """Async :meth:`invoke`: model calls and program runs never block the event loop."""
+
+        async def run(inputs: Any, run_manager: Any, config: RunnableConfig) -> PALResult:
+            return await self._arun(inputs, patch_config(config, callbacks=run_manager.get_child()))
+
+        return await self._acall_with_config(run, input, config, **kwargs)
+
+    @property
+    def InputType(self) -> type:  # noqa: N802 - langchain-core's name
+        """Input is ``{"question": str}`` or a str."""
+        return dict
+
+    @property
+    def OutputType(self) -> type[PALResult]:  # noqa: N802 - langchain-core's name
+        """Output is a :class:`PALResult`."""
+        return PALResult
+
+
+# ---------------------------------------------------------------------------------- evaluation
+
+
+def answers_match(predicted: Answer, expected: Any) -> bool:
+    """Whether a PAL answer equals the expected one (numbers within 1e-6, strings case-folded)."""
+    if predicted is None or isinstance(predicted, bool) or isinstance(expected, bool):
+        return predicted == expected
+    if isinstance(expected, (int, float)):
+        try:
+            number = float(predicted)
+        except (TypeError, ValueError):
+            return False
+        return math.isclose(number, float(expected), rel_tol=1e-6, abs_tol=1e-6)
+    return str(predicted).strip().casefold() == str(expected).strip().casefold()
+
+
+def evaluate(
+    chain: PALChain, problems: list[dict[str, Any]], *, verbose: bool = False
+) -> dict[str, Any]:
+    """Run the chain on problems and measure accuracy.
+
+    Args:
+        chain: The PAL chain; a problem's optional ``task`` overrides the chain's.
+        problems: ``{"question": str, "answer": ...[, "task": str]}`` items.
+        verbose: Print one line per problem.
+
+    Returns:
+        ``{"n", "correct", "accuracy", "ok", "seconds", "results"}``.
+    """
+    started = time.monotonic()
+    correct = succeeded = 0
+    results = []
+    for index, problem in enumerate(problems, 1):
+        runner = chain.model_copy(update={"task": problem.get("task", chain.task)})
+        t0 = time.monotonic()
+        result = runner.invoke({"question": problem["question"]})
+        hit = result.ok and answers_match(result.answer, problem["answer"])
+        correct += hit
+        succeeded += result.ok
+        results.append({"id": problem.get("id", index), "expected": problem["answer"],
+                        "answer": result.answer, "ok": result.ok, "correct": hit,
+                        "attempts": len(result.attempts), "error_type": result.error_type})  # fmt: skip
+        if verbose:
+            mark = "correct" if hit else "wrong"
+            print(  # noqa: T201 - evaluation report
+                f"[{index}/{len(problems)}] {mark:7} answer={result.answer!r} "
+                f"expected={problem['answer']!r} attempts={len(result.attempts)} "
+                f"error={result.error_type} ({time.monotonic() - t0:.1f} s)",
+                flush=True,
+            )
+    n = len(problems)
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n if n else 0.0,
+        "ok": succeeded,
+        "seconds": time.monotonic() - started,
+        "results": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m localchain.chains.pal --evaluate problems.json``."""
+    parser = argparse.ArgumentParser(prog="python -m localchain.chains.pal", description=__doc__)
+    parser.add_argument("--evaluate", required=True, type=Path, help="JSON list of problems")
+    parser.add_argument("--model", default=None, help="registry name (default: embedded model)")
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--max-repairs", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
+    args = parser.parse_args(argv)
+
+    from localchain.models.chat import ChatLocal
+
+    problems = json.loads(args.evaluate.read_text(encoding="utf-8"))[: args.limit]
+    options: dict[str, Any] = {"max_new_tokens": args.max_new_tokens}
+    if args.model:
+        options["model"] = args.model
+    chain = PALChain.from_model(ChatLocal(**options), max_repairs=args.max_repairs)
+    report = evaluate(chain, problems, verbose=True)
+    print(  # noqa: T201 - evaluation report
+        f"PAL accuracy: {report['correct']}/{report['n']} = {report['accuracy']:.1%} "
+        f"({report['ok']} programs ran; {report['seconds']:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = [
+    "Answer",
+    "PALAttempt",
+    "PALChain",
+    "PALResult",
+    "PALTask",
+    "answers_match",
+    "build_messages",
+    "build_seq2seq_prompt",
+    "evaluate",
+    "extract_program",
+    "load_pal_prompts",
+]

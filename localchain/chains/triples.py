@@ -1,0 +1,309 @@
+"""TripleExtractionChain: (subject, relation, object) triples from text, facts first.
+
+Two constrained steps on any LangChain chat model: the text becomes a short list of factual
+sentences (``Facts``), then the facts become triples (``Triples``). Both go through the model's
+``with_structured_output``; on ``ChatLocal`` that is grammar-constrained decoding, so the output
+always parses, and the schemas carry length caps so small models stop. Entity names are then
+normalised (whitespace, leading articles, outer punctuation), merged case-insensitively and by
+alias (a name that is the first or last word of exactly one longer name), and relations become
+``snake_case``; duplicates are dropped.
+
+Example:
+    .. code-block:: python
+
+        from localchain.chains.triples import TripleExtractionChain
+        from localchain.models import ChatLocal
+
+        chain = TripleExtractionChain.from_model(ChatLocal(max_new_tokens=200))
+        chain.invoke({"text": "Marie Curie was born in Warsaw. She won the Nobel Prize."})
+        # [Triple(subject='Marie Curie', relation='born_in', object='Warsaw'), ...]
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig, RunnableSerializable
+from langchain_core.runnables.config import patch_config
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from localchain.errors import ConfigError
+
+_ARTICLES = ("the ", "a ", "an ")
+_RELATION_JUNK = re.compile(r"[^0-9a-z]+")
+_OUTER_PUNCT = "\"'`.,;:!?()[]{}<> \t\n"
+
+Entity = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+Relation = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+FactText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class Triple(BaseModel):
+    """One (subject, relation, object) fact, e.g. ("Marie Curie", "born_in", "Warsaw")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: Entity = Field(description="The entity the fact is about, e.g. 'Marie Curie'.")
+    relation: Relation = Field(description="A short verb phrase, e.g. 'born in'.")
+    object: Entity = Field(description="The other entity or value, e.g. 'Warsaw'.")
+
+
+class Facts(BaseModel):
+    """Short factual sentences taken from a text (the first extraction step)."""
+
+    facts: list[FactText] = Field(
+        default_factory=list, max_length=8, description="Short, simple factual sentences."
+    )
+
+
+class Triples(BaseModel):
+    """Triples taken from facts (the second extraction step)."""
+
+    triples: list[Triple] = Field(
+        default_factory=list, max_length=12, description="One triple per fact."
+    )
+
+
+# ------------------------------------------------------------------------------ normalisation
+
+
+def normalize_entity(name: str) -> str:
+    """Clean an entity name for display: NFKC, one space, outer punctuation and articles off.
+
+    Example:
+        >>> normalize_entity("  the  Eiffel   Tower. ")
+        'Eiffel Tower'
+    """
+    text = unicodedata.normalize("NFKC", name)
+    text = " ".join(text.split()).strip(_OUTER_PUNCT)
+    if text.endswith(("'s", "\u2019s")) and len(text) > 2:
+        text = text[:-2]
+    lowered = text.casefold()
+    for article in _ARTICLES:
+        if lowered.startswith(article) and len(text) > len(article):
+            text = text[len(article) :]
+            break
+    return text.strip(_OUTER_PUNCT)
+
+
+def entity_key(name: str) -> str:
+    """The key names are matched and merged on: the normalised name, case-folded."""
+    return normalize_entity(name).casefold()
+
+
+def normalize_relation(relation: str) -> str:
+    """A relation in ``snake_case``: ``"Was Born In"`` becomes ``"was_born_in"``."""
+    text = unicodedata.normalize("NFKC", relation).casefold()
+    return _RELATION_JUNK.sub("_", text).strip("_")
+
+
+def normalize_triples(triples: Iterable[Triple]) -> list[Triple]:
+    """Normalise names and relations, merge aliases and duplicates, drop empty or self facts.
+
+    Names that differ only in case, spacing, articles or a possessive are one entity, shown
+    as first seen; a one-word name that is the first or last word of exactly one longer name
+    ("Curie" next to "Marie Curie") is taken as an alias of it.
+
+    Args:
+        triples: Raw triples, e.g. from a model.
+
+    Returns:
+        Clean triples in first-seen order, without duplicates.
+    """
+    cleaned: list[tuple[str, str, str]] = []
+    display: dict[str, str] = {}
+    for triple in triples:
+        subject, obj = normalize_entity(triple.subject), normalize_entity(triple.object)
+        relation = normalize_relation(triple.relation)
+        if not subject or not obj or not relation:
+            continue
+        for name in (subject, obj):
+            display.setdefault(name.casefold(), name)
+        cleaned.append((subject.casefold(), relation, obj.casefold()))
+    aliases = _alias_map(display)
+    seen: set[tuple[str, str, str]] = set()
+    result = []
+    for subject, relation, obj in cleaned:
+        key = (aliases.get(subject, subject), relation, aliases.get(obj, obj))
+        if key[0] == key[2] or key in seen:
+            continue
+        seen.add(key)
+        result.append(Triple(subject=display[key[0]], relation=relation, object=display[key[2]]))
+    return result
+
+
+def _alias_map(display: dict[str, str]) -> dict[str, str]:
+    """Map one-word keys to the single longer key they start or end (e.g. curie -> marie curie)."""
+    aliases: dict[str, str] = {}
+    for key in display:
+        if " " in key:
+            continue
+        owners = [
+            other
+            for other in display
+            if " " in other and key in (other.split()[0], other.split()[-1])
+        ]
+        if len(owners) == 1:
+            aliases[key] = owners[0]
+    return aliases
+
+
+# ---------------------------------------------------------------------------------- the chain
+
+FACTS_SYSTEM = (
+    "You extract facts from a text. List the main facts as short, simple sentences, "
+    "one fact per sentence, using full names instead of pronouns."
+)
+TRIPLES_SYSTEM = (
+    "You turn facts into knowledge-graph triples. For each fact give the subject (a name), "
+    "the relation (a short verb phrase such as 'born in' or 'works for') and the object."
+)
+
+
+def _facts_messages(text: str) -> list[BaseMessage]:
+    return [SystemMessage(FACTS_SYSTEM), HumanMessage(f"Text: {text.strip()}\n\nFacts:")]
+
+
+def _triples_messages(facts: list[str]) -> list[BaseMessage]:
+    listing = "\n".join(f"- {fact}" for fact in facts)
+    return [SystemMessage(TRIPLES_SYSTEM), HumanMessage(f"Facts:\n{listing}\n\nTriples:")]
+
+
+class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Triple]]):
+    """Extract normalised (subject, relation, object) triples from text with any chat model.
+
+    Input is ``{"text": str}`` (or the text as a plain string); output a list of
+    :class:`Triple`. Build it with :meth:`from_model`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model: BaseLanguageModel
+    """Any LangChain chat model with ``with_structured_output``."""
+    facts_first: bool = True
+    """Extract facts before triples (two calls); False goes straight to triples (one call)."""
+    normalize: bool = True
+    """Normalise and merge names and relations (see :func:`normalize_triples`)."""
+    max_chars: int = Field(4000, ge=1)
+    """Longest text accepted; longer inputs raise ConfigError (split them first)."""
+
+    @classmethod
+    def from_model(
+        cls,
+        model: BaseLanguageModel,
+        *,
+        facts_first: bool = True,
+        normalize: bool = True,
+        max_chars: int = 4000,
+    ) -> TripleExtractionChain:
+        """Build the chain on any LangChain chat model.
+
+        Args:
+            model: ``ChatLocal`` (grammar-constrained), ``FakeChatModel`` or any chat model
+                supporting ``with_structured_output``.
+            facts_first: Extract short facts first, then triples from them.
+            normalize: Normalise and merge names and relations.
+            max_chars: Longest text accepted.
+        """
+        if not hasattr(model, "with_structured_output"):
+            msg = f"TripleExtractionChain needs a chat model with with_structured_output, got {type(model).__name__}."
+            raise ConfigError(msg)
+        return cls(model=model, facts_first=facts_first, normalize=normalize, max_chars=max_chars)
+
+    def _text(self, inputs: dict[str, Any] | str) -> str:
+        text = inputs if isinstance(inputs, str) else None
+        if isinstance(inputs, dict):
+            text = inputs.get("text")
+        if not isinstance(text, str):
+            msg = f"TripleExtractionChain expects {{'text': str}} or a str, got {inputs!r}."
+            raise ConfigError(msg)
+        if len(text) > self.max_chars:
+            msg = (
+                f"The text has {len(text)} characters, more than max_chars={self.max_chars}. "
+                "Split it (e.g. by paragraph) and extract from each part."
+            )
+            raise ConfigError(msg)
+        return text
+
+    def _finish(self, triples: Triples) -> list[Triple]:
+        found = list(triples.triples)
+        return normalize_triples(found) if self.normalize else found
+
+    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
+        text = self._text(inputs)
+        if not text.strip():
+            return []
+        facts = [text.strip()]
+        if self.facts_first:
+            extracted = self.model.with_structured_output(Facts).invoke(  # type: ignore[attr-defined]
+                _facts_messages(text), config
+            )
+            facts = [fact for fact in extracted.facts if fact.strip()]
+            if not facts:
+                return []
+        triples = self.model.with_structured_output(Triples).invoke(  # type: ignore[attr-defined]
+            _triples_messages(facts), config
+        )
+        return self._finish(triples)
+
+    async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
+        text = self._text(inputs)
+        if not text.strip():
+            return []
+        facts = [text.strip()]
+        if self.facts_first:
+            extracted = await self.model.with_structured_output(Facts).ainvoke(  # type: ignore[attr-defined]
+                _facts_messages(text), config
+            )
+            facts = [fact for fact in extracted.facts if fact.strip()]
+            if not facts:
+                return []
+        triples = await self.model.with_structured_output(Triples).ainvoke(  # type: ignore[attr-defined]
+            _triples_messages(facts), config
+        )
+        return self._finish(triples)
+
+    def invoke(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Triple]:
+        """Extract triples from ``{"text": ...}``; an empty text gives ``[]`` without a call.
+
+        Raises:
+            ConfigError: The input is not a text, or is longer than ``max_chars``.
+            OutputParserException: A model without constrained decoding replied off-schema.
+        """
+        return self._call_with_config(
+            lambda inputs, run_manager, config: self._run(
+                inputs, patch_config(config, callbacks=run_manager.get_child())
+            ),
+            input,
+            config,
+            **kwargs,
+        )
+
+    async def ainvoke(
+        self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Triple]:
+        """Async :meth:`invoke`."""
+
+        async def run(inputs: Any, run_manager: Any, config: RunnableConfig) -> list[Triple]:
+            return await self._arun(inputs, patch_config(config, callbacks=run_manager.get_child()))
+
+        return await self._acall_with_config(run, input, config, **kwargs)
+
+
+__all__ = [
+    "Facts",
+    "Triple",
+    "TripleExtractionChain",
+    "Triples",
+    "entity_key",
+    "normalize_entity",
+    "normalize_relation",
+    "normalize_triples",
+]
