@@ -48,7 +48,8 @@ class VectorStoreMemory(ConversationMemory):
         k: How many older turns to recall.
         keep_last: How many recent turns are returned verbatim.
         min_score: When set, recall only turns whose relevance score (0 to 1, from
-            ``similarity_search_with_relevance_scores``) reaches it.
+            ``similarity_search_with_relevance_scores``; for stores without one, such as
+            ``InMemoryVectorStore``, the raw ``similarity_search_with_score``) reaches it.
         namespace: Tag stored with each indexed turn, so several memories can share one store
             (default: a fresh random one).
         history: Where messages are stored (default: in memory).
@@ -145,7 +146,10 @@ class VectorStoreMemory(ConversationMemory):
         fetch = self.k * _FETCH_FACTOR
         if self.min_score is None:
             return [(d, None) for d in self.vectorstore.similarity_search(query, k=fetch)]
-        return list(self.vectorstore.similarity_search_with_relevance_scores(query, k=fetch))
+        try:
+            return list(self.vectorstore.similarity_search_with_relevance_scores(query, k=fetch))
+        except NotImplementedError:  # e.g. InMemoryVectorStore: its scores are cosine already
+            return list(self.vectorstore.similarity_search_with_score(query, k=fetch))
 
     def load(self, query: str | None = None) -> list[BaseMessage]:
         """The system messages, recalled older turns (one system message) and recent turns.
@@ -178,9 +182,11 @@ class VectorStoreMemory(ConversationMemory):
                 (d, None) for d in await self.vectorstore.asimilarity_search(query, k=fetch)
             ]
         else:
-            found = list(
-                await self.vectorstore.asimilarity_search_with_relevance_scores(query, k=fetch)
-            )
+            store = self.vectorstore
+            try:
+                found = list(await store.asimilarity_search_with_relevance_scores(query, k=fetch))
+            except NotImplementedError:
+                found = list(await store.asimilarity_search_with_score(query, k=fetch))
         return self._result(prefix, recent, self._recall(found))
 
 
