@@ -477,8 +477,10 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
 
 def answers_match(predicted: Answer, expected: Any) -> bool:
     """Whether a PAL answer equals the expected one (numbers within 1e-6, strings case-folded)."""
-    if predicted is None or isinstance(predicted, bool) or isinstance(expected, bool):
-        return predicted == expected
+    if isinstance(predicted, bool) or isinstance(expected, bool):
+        return type(predicted) is type(expected) and predicted == expected
+    if predicted is None or expected is None:
+        return predicted is expected
     if isinstance(expected, (int, float)):
         try:
             number = float(predicted)
