@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install chat test test-fast test-slow test-gpu lint format bench clean
+.PHONY: install chat test test-fast test-slow test-gpu lint format bench clean demo-tune
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The JSON-action LoRA demonstration (examples/json_actions/README.md): data -> tune -> eval.
+demo-tune: $(STAMP)
+	$(BIN)/python examples/json_actions/make_data.py
+	nice -n 5 $(BIN)/localchain tune --base smollm2-135m-instruct \
+		--data examples/json_actions/data/train.jsonl --config examples/json_actions/tune.json \
+		--output build/json_actions/adapter
+	nice -n 5 $(BIN)/python examples/json_actions/report.py --source build/json_actions/adapter

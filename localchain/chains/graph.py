@@ -106,7 +106,9 @@ class KnowledgeGraph:
 
     # -- queries -------------------------------------------------------------------------
 
-    def _triple(self, subject: str, relation: str, obj: str, graph: nx.MultiDiGraph | None = None) -> Triple:
+    def _triple(
+        self, subject: str, relation: str, obj: str, graph: nx.MultiDiGraph | None = None
+    ) -> Triple:
         nodes = (graph if graph is not None else self.graph).nodes
         return Triple(subject=nodes[subject]["name"], relation=relation, object=nodes[obj]["name"])
 
@@ -163,7 +165,7 @@ class KnowledgeGraph:
         into = [self._triple(s, rel, key) for s, _, rel in self.graph.in_edges(key, keys=True)]
         return out + [t for t in into if t not in out]
 
-    def paths(self, source: str, target: str, *, max_hops: int = 3) -> list[list[Triple]]:
+    def paths(self, source: str, target: str, *, max_hops: int = 4) -> list[list[Triple]]:
         """Chains of facts linking two entities, following relations in either direction.
 
         Args:
@@ -183,8 +185,12 @@ class KnowledgeGraph:
         for nodes in nx.all_simple_paths(undirected, start, end, cutoff=max_hops):
             hops: list[list[Triple]] = []
             for a, b in zip(nodes, nodes[1:]):
-                facts = [self._triple(a, rel, b) for rel in self.graph.get_edge_data(a, b, {})]
-                facts += [self._triple(b, rel, a) for rel in self.graph.get_edge_data(b, a, {})]
+                facts = [
+                    self._triple(a, rel, b) for rel in self.graph.get_edge_data(a, b, default={})
+                ]
+                facts += [
+                    self._triple(b, rel, a) for rel in self.graph.get_edge_data(b, a, default={})
+                ]
                 hops.append(facts)
             found.extend(_product(hops))
         return sorted(found, key=len)
@@ -226,7 +232,9 @@ class KnowledgeGraph:
             key = graph._node(entity["name"])
             graph.graph.nodes[key]["aliases"] = list(entity.get("aliases", []))
         for item in data.get("triples", []):
-            triple = Triple(subject=item["subject"], relation=item["relation"], object=item["object"])
+            triple = Triple(
+                subject=item["subject"], relation=item["relation"], object=item["object"]
+            )
             graph.add_triple(triple)
             for source in item.get("sources", []):
                 graph.add_triple(triple, source=source)

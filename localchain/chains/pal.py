@@ -62,6 +62,9 @@ DATA_PATH = Path(__file__).resolve().parent / "data" / "pal.yaml"
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _CODE_START = re.compile(r"^(?:import |from \S+ import |def |@)", re.MULTILINE)
+_MAX_REPLY_CHARS = 20_000  # longer replies go to the sandbox as they are (it refuses them safely)
+_MAX_TRIMS = 60
+_PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
 _ANSWER_PREFIX = re.compile(r"^(?:answer|expression|python|code)\s*[:=]\s*", re.IGNORECASE)
 
 
@@ -149,7 +152,11 @@ def build_seq2seq_prompt(task: str, question: str) -> str:
     data = _task_data(task)
     lines = ["Write one Python expression that computes the answer."]
     for example in data.get("seq2seq_examples", []):
-        lines += ["", f"Question: {example['question'].strip()}", f"Expression: {example['expression']}"]
+        lines += [
+            "",
+            f"Question: {example['question'].strip()}",
+            f"Expression: {example['expression']}",
+        ]
     lines += ["", f"Question: {question.strip()}", "Expression:"]
     return "\n".join(lines)
 
@@ -157,11 +164,13 @@ def build_seq2seq_prompt(task: str, question: str) -> str:
 def _trim_to_parse(code: str) -> str | None:
     """Drop trailing lines (prose after the code) until the rest parses; None if nothing does."""
     lines = code.rstrip().splitlines()
-    while lines:
+    for _ in range(_MAX_TRIMS):
+        if not lines:
+            break
         candidate = "\n".join(lines).rstrip()
         try:
             ast.parse(candidate)
-        except SyntaxError:
+        except _PARSE_ERRORS:
             lines.pop()
             continue
         return candidate
@@ -175,7 +184,7 @@ def _wrap_statements(text: str) -> str | None:
         return None
     try:
         tree = ast.parse(text)
-    except SyntaxError:
+    except _PARSE_ERRORS:
         return None
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return None
@@ -192,7 +201,7 @@ def _add_missing_imports(code: str) -> str:
     """Prepend ``import m`` for allowed modules the program uses by name but never imports."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except _PARSE_ERRORS:
         return code
     bound: set[str] = set()
     used: set[str] = set()
@@ -210,11 +219,11 @@ def _add_missing_imports(code: str) -> str:
 
 
 def extract_program(reply: str, entry: str = "solution") -> str:
-    """Pull the program out of a model reply.
+    r"""Pull the program out of a model reply.
 
     Tries, in order: a Markdown code fence (the first one defining ``entry``, else the first),
     bare code starting at the first ``import``/``def`` line (trailing prose trimmed), and a bare
-    expression or statements ending in one, wrapped as ``def solution():\\n    return <expr>``.
+    expression or statements ending in one, wrapped as ``def solution():\n    return <expr>``.
     Allowed modules used without an import (``math``, ``datetime``...) get one added. When none
     of this yields a program, the reply is returned stripped, and the sandbox reports why it
     does not run.
@@ -227,6 +236,8 @@ def extract_program(reply: str, entry: str = "solution") -> str:
         Python source to hand to the sandbox.
     """
     text = reply.strip()
+    if len(text) > _MAX_REPLY_CHARS:
+        return text
     blocks = [block.strip() for block in _FENCE.findall(text) if block.strip()]
     if blocks:
         defining = [block for block in blocks if f"def {entry}" in block]
@@ -461,16 +472,6 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
 
         return await self._acall_with_config(run, input, config, **kwargs)
 
-    @property
-    def InputType(self) -> type:  # noqa: N802 - langchain-core's name
-        """Input is ``{"question": str}`` or a str."""
-        return dict
-
-    @property
-    def OutputType(self) -> type[PALResult]:  # noqa: N802 - langchain-core's name
-        """Output is a :class:`PALResult`."""
-        return PALResult
-
 
 # ---------------------------------------------------------------------------------- evaluation
 
@@ -513,9 +514,17 @@ def evaluate(
         hit = result.ok and answers_match(result.answer, problem["answer"])
         correct += hit
         succeeded += result.ok
-        results.append({"id": problem.get("id", index), "expected": problem["answer"],
-                        "answer": result.answer, "ok": result.ok, "correct": hit,
-                        "attempts": len(result.attempts), "error_type": result.error_type})  # fmt: skip
+        results.append(
+            {
+                "id": problem.get("id", index),
+                "expected": problem["answer"],
+                "answer": result.answer,
+                "ok": result.ok,
+                "correct": hit,
+                "attempts": len(result.attempts),
+                "error_type": result.error_type,
+            }
+        )
         if verbose:
             mark = "correct" if hit else "wrong"
             print(  # noqa: T201 - evaluation report
@@ -560,10 +569,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 __all__ = [
     "Answer",
     "PALAttempt",
@@ -577,3 +582,7 @@ __all__ = [
     "extract_program",
     "load_pal_prompts",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -52,9 +52,7 @@ class LCELChain(Runnable[Any, Any]):
         **kwargs: Any,
     ) -> list[Any]:
         """Run the chain on many inputs (in parallel threads, like any runnable)."""
-        return self._runnable.batch(
-            inputs, config, return_exceptions=return_exceptions, **kwargs
-        )
+        return self._runnable.batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
 
     async def abatch(
         self,

@@ -21,13 +21,18 @@ Example:
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 from langchain_core.language_models import BaseLanguageModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import patch_config
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -40,7 +45,7 @@ _OUTER_PUNCT = "\"'`.,;:!?()[]{}<> \t\n"
 
 Entity = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 Relation = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-FactText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+FactText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class Triple(BaseModel):
@@ -57,7 +62,7 @@ class Facts(BaseModel):
     """Short factual sentences taken from a text (the first extraction step)."""
 
     facts: list[FactText] = Field(
-        default_factory=list, max_length=8, description="Short, simple factual sentences."
+        default_factory=list, max_length=6, description="Short, simple factual sentences."
     )
 
 
@@ -65,7 +70,7 @@ class Triples(BaseModel):
     """Triples taken from facts (the second extraction step)."""
 
     triples: list[Triple] = Field(
-        default_factory=list, max_length=12, description="One triple per fact."
+        default_factory=list, max_length=8, description="One triple per fact."
     )
 
 
@@ -156,22 +161,45 @@ def _alias_map(display: dict[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------- the chain
 
 FACTS_SYSTEM = (
-    "You extract facts from a text. List the main facts as short, simple sentences, "
-    "one fact per sentence, using full names instead of pronouns."
+    "You extract facts from a text. Write each fact as one short, complete sentence with a "
+    "subject, a verb and an object. Use full names instead of pronouns. Do not repeat a fact."
 )
 TRIPLES_SYSTEM = (
     "You turn facts into knowledge-graph triples. For each fact give the subject (a name), "
     "the relation (a short verb phrase such as 'born in' or 'works for') and the object."
 )
+# One worked example per step: small models copy its shape far better than they follow rules.
+_EXAMPLE_TEXT = "Ada Lovelace was born in London. She worked with Charles Babbage."
+_EXAMPLE_FACTS = Facts(
+    facts=["Ada Lovelace was born in London.", "Ada Lovelace worked with Charles Babbage."]
+)
+_EXAMPLE_TRIPLES = Triples(
+    triples=[
+        Triple(subject="Ada Lovelace", relation="born in", object="London"),
+        Triple(subject="Ada Lovelace", relation="worked with", object="Charles Babbage"),
+    ]
+)
 
 
 def _facts_messages(text: str) -> list[BaseMessage]:
-    return [SystemMessage(FACTS_SYSTEM), HumanMessage(f"Text: {text.strip()}\n\nFacts:")]
+    return [
+        SystemMessage(FACTS_SYSTEM),
+        HumanMessage(f"Text: {_EXAMPLE_TEXT}"),
+        AIMessage(_EXAMPLE_FACTS.model_dump_json()),
+        HumanMessage(f"Text: {text.strip()}"),
+    ]
 
 
 def _triples_messages(facts: list[str]) -> list[BaseMessage]:
-    listing = "\n".join(f"- {fact}" for fact in facts)
-    return [SystemMessage(TRIPLES_SYSTEM), HumanMessage(f"Facts:\n{listing}\n\nTriples:")]
+    def listing(items: list[str]) -> str:
+        return "Facts:\n" + "\n".join(f"- {fact}" for fact in items)
+
+    return [
+        SystemMessage(TRIPLES_SYSTEM),
+        HumanMessage(listing(_EXAMPLE_FACTS.facts)),
+        AIMessage(_EXAMPLE_TRIPLES.model_dump_json()),
+        HumanMessage(listing(facts)),
+    ]
 
 
 class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Triple]]):
@@ -211,7 +239,10 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
             max_chars: Longest text accepted.
         """
         if not hasattr(model, "with_structured_output"):
-            msg = f"TripleExtractionChain needs a chat model with with_structured_output, got {type(model).__name__}."
+            msg = (
+                "TripleExtractionChain needs a chat model with with_structured_output, "
+                f"got {type(model).__name__}."
+            )
             raise ConfigError(msg)
         return cls(model=model, facts_first=facts_first, normalize=normalize, max_chars=max_chars)
 
@@ -297,6 +328,111 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         return await self._acall_with_config(run, input, config, **kwargs)
 
 
+# --------------------------------------------------------------------------------- evaluation
+
+
+def _match_key(triple: Triple | Sequence[str], *, relation: bool) -> tuple[str, ...]:
+    subject, rel, obj = (
+        (triple.subject, triple.relation, triple.object) if isinstance(triple, Triple) else triple
+    )
+    ends = (entity_key(subject), entity_key(obj))
+    return (ends[0], normalize_relation(rel), ends[1]) if relation else ends
+
+
+def score_triples(
+    predicted: Iterable[Triple | Sequence[str]],
+    gold: Iterable[Triple | Sequence[str]],
+    *,
+    relation: bool = True,
+) -> dict[str, float]:
+    """Precision, recall and F1 of predicted triples against gold ones, on normalised keys.
+
+    Args:
+        predicted: Extracted triples.
+        gold: Reference triples (``Triple`` or ``(subject, relation, object)``).
+        relation: Require the snake_case relation to match too; False matches only the
+            (subject, object) pair, a looser score for paraphrased relations.
+
+    Returns:
+        ``{"tp", "predicted", "gold", "precision", "recall", "f1"}``.
+    """
+    found = {_match_key(t, relation=relation) for t in predicted}
+    wanted = {_match_key(t, relation=relation) for t in gold}
+    tp = len(found & wanted)
+    precision = tp / len(found) if found else 0.0
+    recall = tp / len(wanted) if wanted else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return {"tp": tp, "predicted": len(found), "gold": len(wanted),
+            "precision": precision, "recall": recall, "f1": f1}  # fmt: skip
+
+
+def evaluate_triples(
+    chain: TripleExtractionChain, items: list[dict[str, Any]], *, verbose: bool = False
+) -> dict[str, Any]:
+    """Micro-averaged P/R/F1 of a chain on ``{"text", "triples": [[s, r, o], ...]}`` items.
+
+    Returns:
+        ``{"strict": scores, "pairs": scores, "seconds", "results"}``: ``strict`` needs the
+        relation to match, ``pairs`` only the (subject, object) pair.
+    """
+    started = time.monotonic()
+    totals = {True: [0, 0, 0], False: [0, 0, 0]}
+    results = []
+    for item in items:
+        t0 = time.monotonic()
+        predicted = chain.invoke({"text": item["text"]})
+        for relation, total in totals.items():
+            scores = score_triples(predicted, item["triples"], relation=relation)
+            total[0] += scores["tp"]
+            total[1] += scores["predicted"]
+            total[2] += scores["gold"]
+        results.append({"id": item.get("id"), "predicted": [t.model_dump() for t in predicted]})
+        if verbose:
+            print(f"[{item.get('id')}] {time.monotonic() - t0:.0f} s", flush=True)  # noqa: T201
+            for triple in predicted:
+                print(f"    {triple.subject} | {triple.relation} | {triple.object}")  # noqa: T201
+
+    def micro(tp: int, n_predicted: int, n_gold: int) -> dict[str, float]:
+        precision = tp / n_predicted if n_predicted else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        return {"tp": tp, "predicted": n_predicted, "gold": n_gold,
+                "precision": precision, "recall": recall, "f1": f1}  # fmt: skip
+
+    return {
+        "strict": micro(*totals[True]),
+        "pairs": micro(*totals[False]),
+        "seconds": time.monotonic() - started,
+        "results": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m localchain.chains.triples --evaluate gold.json``."""
+    parser = argparse.ArgumentParser(prog="python -m localchain.chains.triples")
+    parser.add_argument("--evaluate", required=True, type=Path, help="JSON gold set")
+    parser.add_argument("--model", default=None, help="registry name (default: embedded model)")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    args = parser.parse_args(argv)
+
+    from localchain.models.chat import ChatLocal
+
+    items = json.loads(args.evaluate.read_text(encoding="utf-8"))
+    options: dict[str, Any] = {"max_new_tokens": args.max_new_tokens}
+    if args.model:
+        options["model"] = args.model
+    report = evaluate_triples(TripleExtractionChain.from_model(ChatLocal(**options)), items,
+                              verbose=True)  # fmt: skip
+    for name in ("strict", "pairs"):
+        s = report[name]
+        print(  # noqa: T201 - evaluation report
+            f"{name}: precision {s['precision']:.2f} ({s['tp']}/{s['predicted']}), "
+            f"recall {s['recall']:.2f} ({s['tp']}/{s['gold']}), F1 {s['f1']:.2f}"
+        )
+    print(f"{len(items)} texts in {report['seconds']:.0f} s")  # noqa: T201
+    return 0
+
+
 __all__ = [
     "Facts",
     "Triple",
@@ -306,4 +442,10 @@ __all__ = [
     "normalize_entity",
     "normalize_relation",
     "normalize_triples",
+    "score_triples",
+    "evaluate_triples",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

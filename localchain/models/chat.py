@@ -154,6 +154,19 @@ class _LocalModelSettings(BaseModel):
         """Directory of the local checkpoint serving this model (loads it if needed)."""
         return self._get_engine().model_path
 
+    def get_num_tokens(self, text: str) -> int:
+        """Count tokens with this model's own tokenizer (offline; no GPT-2 fallback)."""
+        return self._get_engine().count_tokens(text)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` under this model's tokenizer."""
+        engine = self._get_engine()
+        loaded = getattr(engine, "loaded", None)
+        if loaded is not None:
+            return list(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
+        llama = engine.llama  # type: ignore[attr-defined]
+        return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def _generation_config(self, stop: Sequence[str] | None, **overrides: Any) -> GenerationConfig:
         stops = list(self.stop or []) + list(stop or [])
         model = overrides.pop("model", None)

@@ -24,7 +24,9 @@ from localchain.sandbox import (
     validate_program,
 )
 
-RIGHT = "```python\ndef solution():\n    apples = 3\n    bought = 5\n    return apples + bought\n```"
+RIGHT = (
+    "```python\ndef solution():\n    apples = 3\n    bought = 5\n    return apples + bought\n```"
+)
 REFUSED = "```python\nimport os\n\ndef solution():\n    return len(os.listdir('/'))\n```"
 LOOP = "```python\ndef solution():\n    while True:\n        pass\n```"
 
@@ -41,7 +43,10 @@ def chain(*replies, **options) -> tuple[PALChain, FakeChatModel]:
     ("reply", "expected"),
     [
         (RIGHT, "def solution():\n    apples = 3\n    bought = 5\n    return apples + bought"),
-        ("Sure!\n```\ndef solution():\n    return 1\n```\nHope it helps.", "def solution():\n    return 1"),
+        (
+            "Sure!\n```\ndef solution():\n    return 1\n```\nHope it helps.",
+            "def solution():\n    return 1",
+        ),
         ("def solution():\n    return 2\n\nThis returns two.", "def solution():\n    return 2"),
         ("23 - 5 * 3", "def solution():\n    return 23 - 5 * 3"),
         ("Answer: 7 * 6", "def solution():\n    return 7 * 6"),
@@ -158,8 +163,8 @@ def test_timeout_raises_when_asked():
 
 
 def test_syntax_and_runtime_errors_get_repairs():
-    pal, model = chain("def solution(:\n    return 1", "def solution():\n    return 1 / 0", "41 + 1",
-                       max_repairs=2)  # fmt: skip
+    replies = ["def solution(:\n    return 1", "def solution():\n    return 1 / 0", "41 + 1"]
+    pal, model = chain(*replies, max_repairs=2)
     result = pal.invoke("q")
     assert [a.error_type for a in result.attempts] == [
         "ProgramSyntaxError", "ProgramRuntimeError", None,
@@ -266,3 +271,12 @@ def test_evaluate_counts_correct_answers(capsys):
     assert (report["n"], report["correct"], report["ok"]) == (3, 2, 3)
     assert report["accuracy"] == pytest.approx(2 / 3)
     assert "[3/3] correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "reply", ["(" * 5000 + "1" + ")" * 5000, "x = 1\n" * 30_000, "1 +\x00 2", "[" * 200_000]
+)
+def test_hostile_replies_are_refused_not_crashing(reply):
+    result = chain(reply, max_repairs=0)[0].invoke("q")
+    assert not result.ok and result.answer is None
+    assert result.error_type in {"ProgramSyntaxError", "ProgramRefusedError"}

@@ -14,9 +14,11 @@ from localchain.chains.triples import (
     TripleExtractionChain,
     Triples,
     entity_key,
+    evaluate_triples,
     normalize_entity,
     normalize_relation,
     normalize_triples,
+    score_triples,
 )
 from localchain.errors import ConfigError
 from localchain.models.fake import FakeChatModel
@@ -54,9 +56,9 @@ def test_facts_then_triples_normalised_and_merged():
 
 def test_schemas_cap_lengths_so_small_models_stop():
     facts = Facts.model_json_schema()["properties"]["facts"]
-    assert facts["maxItems"] == 8 and facts["items"]["maxLength"] == 120
+    assert facts["maxItems"] == 6 and facts["items"]["maxLength"] == 100
     triples = Triples.model_json_schema()
-    assert triples["properties"]["triples"]["maxItems"] == 12
+    assert triples["properties"]["triples"]["maxItems"] == 8
     assert triples["$defs"]["Triple"]["properties"]["subject"]["maxLength"] == 60
     with pytest.raises(ValidationError):
         Triple(subject="", relation="r", object="o")
@@ -148,3 +150,29 @@ def test_aliases_merge_only_when_unambiguous():
         ("Smith", "owns", "dog"),
         ("Barack Obama", "visited", "London"),
     ]
+
+
+def test_score_triples_matches_on_normalised_keys():
+    predicted = [
+        Triple(subject="The Danube", relation="Flows through", object="vienna"),
+        Triple(subject="Danube", relation="passes", object="Budapest"),
+        Triple(subject="Budapest", relation="is in", object="Europe"),
+    ]
+    gold = [["Danube", "flows_through", "Vienna"], ["Danube", "flows_through", "Budapest"]]
+    strict = score_triples(predicted, gold)
+    assert (strict["tp"], strict["precision"], strict["recall"]) == (1, 1 / 3, 1 / 2)
+    pairs = score_triples(predicted, gold, relation=False)
+    assert (pairs["tp"], pairs["precision"], pairs["recall"]) == (2, 2 / 3, 1.0)
+    assert score_triples([], gold)["f1"] == 0.0
+
+
+def test_evaluate_triples_micro_averages(capsys):
+    chain, _ = make_chain(FACTS, TRIPLES, FACTS, {"triples": []})
+    items = [
+        {"id": "a", "text": TEXT, "triples": [["Marie Curie", "was born in", "Warsaw"]]},
+        {"id": "b", "text": TEXT, "triples": [["Marie Curie", "won", "Nobel Prize"]]},
+    ]
+    report = evaluate_triples(chain, items, verbose=True)
+    assert report["strict"]["tp"] == 1 and report["strict"]["predicted"] == 2
+    assert report["strict"]["precision"] == 0.5 and report["strict"]["recall"] == 0.5
+    assert "Marie Curie | won | Nobel Prize" in capsys.readouterr().out

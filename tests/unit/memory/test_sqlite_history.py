@@ -1,4 +1,4 @@
-"""SQLite chat history: per-session rows, threads, a SIGKILLed writer, RunnableWithMessageHistory."""
+"""SQLite chat history: sessions, threads, a SIGKILLed writer, RunnableWithMessageHistory."""
 
 from __future__ import annotations
 

@@ -214,3 +214,14 @@ def test_structured_output_pydantic_v1(tiny_decoder_path):
 
     chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
     assert isinstance(chat.with_structured_output(Joke).invoke(QUESTION), Joke)
+
+
+def test_token_counting_uses_the_model_tokenizer_offline(tiny_decoder_path):
+    from langchain_core.messages import HumanMessage
+
+    from localchain import ChatLocal
+
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu")
+    ids = chat.get_token_ids("hello world")
+    assert ids and chat.get_num_tokens("hello world") == len(ids)
+    assert chat.get_num_tokens_from_messages([HumanMessage("hello world")]) >= len(ids)
