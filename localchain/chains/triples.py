@@ -202,6 +202,16 @@ def _triples_messages(facts: list[str]) -> list[BaseMessage]:
     ]
 
 
+def _unique_facts(extracted: Facts | dict[str, Any]) -> list[str]:
+    """The non-empty facts, each once (small models repeat themselves to fill the list)."""
+    facts = Facts.model_validate(extracted).facts
+    unique: dict[str, str] = {}
+    for fact in facts:
+        if fact.strip():
+            unique.setdefault(" ".join(fact.split()).casefold(), fact.strip())
+    return list(unique.values())
+
+
 class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Triple]]):
     """Extract normalised (subject, relation, object) triples from text with any chat model.
 
@@ -262,6 +272,7 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         return text
 
     def _finish(self, triples: Triples) -> list[Triple]:
+        """Normalise and merge the extracted triples (unless ``normalize`` is off)."""
         found = list(triples.triples)
         return normalize_triples(found) if self.normalize else found
 
@@ -274,13 +285,13 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
             extracted = self.model.with_structured_output(Facts).invoke(  # type: ignore[attr-defined]
                 _facts_messages(text), config
             )
-            facts = [fact for fact in extracted.facts if fact.strip()]
+            facts = _unique_facts(extracted)
             if not facts:
                 return []
         triples = self.model.with_structured_output(Triples).invoke(  # type: ignore[attr-defined]
             _triples_messages(facts), config
         )
-        return self._finish(triples)
+        return self._finish(Triples.model_validate(triples))
 
     async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
         text = self._text(inputs)
@@ -291,13 +302,13 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
             extracted = await self.model.with_structured_output(Facts).ainvoke(  # type: ignore[attr-defined]
                 _facts_messages(text), config
             )
-            facts = [fact for fact in extracted.facts if fact.strip()]
+            facts = _unique_facts(extracted)
             if not facts:
                 return []
         triples = await self.model.with_structured_output(Triples).ainvoke(  # type: ignore[attr-defined]
             _triples_messages(facts), config
         )
-        return self._finish(triples)
+        return self._finish(Triples.model_validate(triples))
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any

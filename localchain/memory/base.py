@@ -12,12 +12,28 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.chat_history import BaseChatMessageHistory, InMemoryChatMessageHistory
+from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import run_in_executor
 
 from localchain.errors import ConfigError
+
+
+class ListChatMessageHistory(BaseChatMessageHistory):
+    """A chat history kept in a Python list (the default store of every memory)."""
+
+    def __init__(self, messages: Sequence[BaseMessage] = ()) -> None:
+        """Start with ``messages`` (copied)."""
+        self.messages: list[BaseMessage] = list(messages)
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Append ``messages`` in order."""
+        self.messages.extend(messages)
+
+    def clear(self) -> None:
+        """Forget every message."""
+        self.messages = []
 
 Turn = list[BaseMessage]
 """One exchange: a human message and what followed it (AI replies, tool messages)."""
@@ -101,7 +117,7 @@ class ConversationMemory(ABC):
                 "pass e.g. SQLiteChatMessageHistory(session_id, path) or leave it out."
             )
             raise ConfigError(msg)
-        self.history = history if history is not None else InMemoryChatMessageHistory()
+        self.history = history if history is not None else ListChatMessageHistory()
 
     # -- storing ------------------------------------------------------------------------
 

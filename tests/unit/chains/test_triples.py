@@ -176,3 +176,10 @@ def test_evaluate_triples_micro_averages(capsys):
     assert report["strict"]["tp"] == 1 and report["strict"]["predicted"] == 2
     assert report["strict"]["precision"] == 0.5 and report["strict"]["recall"] == 0.5
     assert "Marie Curie | won | Nobel Prize" in capsys.readouterr().out
+
+
+def test_repeated_facts_are_sent_once():
+    facts = {"facts": ["Ada was born in London.", "1903", "1903", "ada  was born in London."]}
+    chain, model = make_chain(facts, {"triples": []})
+    assert chain.invoke(TEXT) == []
+    assert model.calls[1].messages[-1].content == "Facts:\n- Ada was born in London.\n- 1903"
