@@ -14,9 +14,9 @@ faiss, pypdf, BeautifulSoup and the tokenizer load on first use, so importing th
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from localchain._lazy import lazy_getattr
 from localchain.index._errors import DocumentLoadError, VectorStoreError
 
 if TYPE_CHECKING:
@@ -70,9 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'localchain.index' has no attribute {name!r}"
-        raise AttributeError(msg)
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -35,6 +35,7 @@ class ListChatMessageHistory(BaseChatMessageHistory):
         """Forget every message."""
         self.messages = []
 
+
 Turn = list[BaseMessage]
 """One exchange: a human message and what followed it (AI replies, tool messages)."""
 

@@ -239,9 +239,9 @@ def _load(
     if "device_map" not in kwargs:
         model.to(device)
     if quantization == "int8" and device.type == "cpu":
-        from localchain.models.quantization import quantize_int8_cpu
-
         import torch
+
+        from localchain.models.quantization import quantize_int8_cpu
 
         # bf16 activations hit torch's fast int8 kernel (fp32 ones take a slow path), and the
         # tied lm_head, the largest matmul per token, gets its own int8 copy: measured on
