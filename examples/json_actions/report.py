@@ -62,6 +62,7 @@ def ship(source: Path) -> dict:
             stale.unlink()
     for name in SHIP_FILES:
         shutil.copy2(source / name, SHIPPED / name)
+        (SHIPPED / name).chmod(0o644)
     if (source / "loss.png").is_file():
         shutil.copy2(source / "loss.png", HERE / "loss.png")
     meta_path = SHIPPED / "localchain_adapter.json"
