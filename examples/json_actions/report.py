@@ -112,6 +112,7 @@ def main() -> None:
         "training_time_s": meta["training_time_s"],
         "seconds_per_step": meta["seconds_per_step"],
         "train_loss": meta["metrics"]["train_loss"],
+        "last_train_loss": meta["metrics"]["last_train_loss"],
         "best_val_loss": meta["metrics"]["best_val_loss"],
         "config": {
             k: meta["config"][k]
@@ -172,7 +173,8 @@ def main() -> None:
         f"{a['trainable_parameters']:,} trainable parameters (LoRA r={a['config']['rank']}, "
         f"alpha={a['config']['alpha']:g}, {', '.join(a['config']['target_modules'])}); "
         f"{a['steps']} steps in {a['training_time_s'] / 60:.1f} min on the CPU "
-        f"({a['seconds_per_step']:.1f} s/step), final train loss {a['train_loss']:.3f}, "
+        f"({a['seconds_per_step']:.1f} s/step), mean train loss {a['train_loss']:.3f} "
+        f"(last logged {a['last_train_loss']:.3f}), "
         f"best validation loss {a['best_val_loss']:.3f}.",
         "",
         "## Some test outputs",

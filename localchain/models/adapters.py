@@ -14,6 +14,7 @@ directory ``<cache>/adapters/<name>`` is found by name too.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -124,6 +125,15 @@ class AdapterManager:
             attached = self.names()
             if name in attached:
                 return name
+            if Path(name).expanduser().is_dir():
+                # A directory: attach it under a name made from its path (paths are not valid
+                # peft adapter names), the same name every time.
+                path = Path(name).expanduser().resolve()
+                stem = re.sub(r"[^A-Za-z0-9_-]", "-", path.name) or "adapter"
+                alias = f"{stem}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+                if alias not in attached:
+                    self.add(alias, path)
+                return alias
             try:
                 path = find_adapter(name)
             except AdapterError as err:

@@ -408,3 +408,14 @@ def test_generate_attaches_registered_adapter_when_none_attached(decoder_lm, ada
     register_adapter("alpha", adapter_dirs["dec_a"])
     generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=["alpha"])
     assert decoder_lm.adapters.names() == ["alpha"]
+
+
+def test_a_directory_path_attaches_under_a_stable_name(decoder_lm, adapter_dirs):
+    path = str(adapter_dirs["dec_a"])
+    name = decoder_lm.adapters.resolve(path)
+    assert name.startswith(adapter_dirs["dec_a"].name) and "/" not in name
+    assert decoder_lm.adapters.resolve(path) == name  # the same name, attached once
+    assert decoder_lm.adapters.names() == [name]
+    with_path = generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=[path])
+    with_name = generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=[name])
+    assert with_path[0].token_ids == with_name[0].token_ids
