@@ -37,12 +37,12 @@ test-gpu: $(STAMP)
 	$(BIN)/python -m pytest -q -m gpu
 
 lint: $(STAMP)
-	$(BIN)/ruff check localchain tests apps bench
-	$(BIN)/ruff format --check localchain tests apps bench
+	$(BIN)/ruff check localchain tests apps bench examples
+	$(BIN)/ruff format --check localchain tests apps bench examples
 
 format: $(STAMP)
-	$(BIN)/ruff format localchain tests apps bench
-	$(BIN)/ruff check --fix localchain tests apps bench
+	$(BIN)/ruff format localchain tests apps bench examples
+	$(BIN)/ruff check --fix localchain tests apps bench examples
 
 bench: $(STAMP)
 	$(BIN)/python bench/generation.py
