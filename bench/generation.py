@@ -37,10 +37,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 MODEL = "smollm2-135m-instruct"
+# The first question is the single-stream one: it has a long answer, so decode speed (not
+# prompt processing) dominates its figure.
 QUESTIONS = [
-    "What is the capital of France?",
-    "Name three primary colors.",
     "Why is the sky blue?",
+    "Name three primary colors.",
+    "What is the capital of France?",
     "Give me a tip for learning to code.",
     "What do bees make?",
     "Write a haiku about rain.",
