@@ -192,6 +192,22 @@ class _LocalModelSettings(BaseModel):
         return GenerationConfig(**fields)
 
 
+_REQUEST_OPTIONS = (
+    "tools",
+    "tool_choice",
+    "response_format",
+    "adapter",
+    "ls_structured_output_format",
+    "parallel_tool_calls",
+)
+"""Call options that shape the request (read by ``ChatLocal._prepare``), not generation."""
+
+
+def _generation_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call options that are generation settings (max_tokens, temperature, seed, ...)."""
+    return {k: v for k, v in kwargs.items() if k not in _REQUEST_OPTIONS}
+
+
 def _usage(completion: Completion) -> UsageMetadata:
     return UsageMetadata(
         input_tokens=completion.prompt_tokens,
@@ -297,11 +313,7 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         self, batch: list[list[BaseMessage]], stop: list[str] | None, **kwargs: Any
     ) -> list[ChatResult]:
         prepared = [self._prepare(messages, dict(kwargs)) for messages in batch]
-        for key in ("tools", "tool_choice", "response_format", "adapter"):
-            kwargs.pop(key, None)
-        kwargs.pop("ls_structured_output_format", None)
-        kwargs.pop("parallel_tool_calls", None)
-        config = self._generation_config(stop, **kwargs)
+        config = self._generation_config(stop, **_generation_options(kwargs))
         completions = self._get_engine().generate(
             [p[0] for p in prepared],
             config,
@@ -328,10 +340,8 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prompt, schema, adapter, build = self._prepare(messages, kwargs)
-        kwargs.pop("ls_structured_output_format", None)
-        kwargs.pop("parallel_tool_calls", None)
-        config = self._generation_config(stop, **kwargs)
+        prompt, schema, adapter, build = self._prepare(messages, dict(kwargs))
+        config = self._generation_config(stop, **_generation_options(kwargs))
         engine = self._get_engine()
         if schema is not None:
             # A constrained reply is parsed as a whole: stream it as one chunk.

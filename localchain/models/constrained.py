@@ -221,8 +221,7 @@ class GrammarLogitsProcessor(LogitsProcessor):
         row keeps its own matcher state.
         """
         self._matchers = [self._matchers[i] for i in keep]
-        if len(self._grammars) == len(keep) or max(keep, default=0) < len(self._grammars):
-            self._grammars = [self._grammars[i] for i in keep]
+        self._grammars = [self._grammars[i] for i in keep]
         if self._bitmask is not None:
             self._bitmask = _xgr().allocate_token_bitmask(max(1, len(keep)), self._vocab_size)
 
@@ -249,7 +248,8 @@ class GrammarLogitsProcessor(LogitsProcessor):
             )
             raise ConfigError(msg)
         k = batch_size // n
-        self._init_matchers([g for g in self._grammars for _ in range(k)])
+        self._grammars = [g for g in self._grammars for _ in range(k)]
+        self._init_matchers(self._grammars)
 
     def _advance(self, input_ids: torch.LongTensor) -> None:
         cur_len = input_ids.shape[-1]
