@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install chat test test-fast test-slow test-gpu lint format bench clean demo-tune
+.PHONY: install chat test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test-gpu: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check localchain tests apps bench examples
 	$(BIN)/ruff format --check localchain tests apps bench examples
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format localchain tests apps bench examples

@@ -30,6 +30,8 @@ class Command:
 
 
 def _add_chat_arguments(parser: argparse.ArgumentParser) -> None:
+    from localchain.models.settings import DEVICE_HELP, DTYPES, ENGINES, QUANTIZATIONS
+
     parser.add_argument(
         "--model",
         default=None,
@@ -37,19 +39,69 @@ def _add_chat_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the registry default, smollm2-135m-instruct)",
     )
     parser.add_argument("--adapter", default=None, help="LoRA adapter name or directory")
-    parser.add_argument("--quantization", choices=["int8", "nf4", "fp4"], default=None)
-    parser.add_argument("--engine", choices=["transformers", "llama_cpp"], default="transformers")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default: auto)")
-    parser.add_argument(
-        "--max-new-tokens", type=_positive_int, default=256, help="most tokens per reply"
-    )
-    parser.add_argument(
-        "--temperature", type=_non_negative_float, default=0.0, help="0 is greedy (default)"
-    )
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default=None)
+    parser.add_argument("--engine", choices=ENGINES, default="transformers")
+    parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default: auto)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="compute precision")
+    add_generation_arguments(parser)
     parser.add_argument("--system", default=None, help="system message for the conversation")
     parser.add_argument(
         "--no-stream", dest="stream", action="store_false", help="print each reply at once"
     )
+
+
+GENERATION_FLAGS = ("max_new_tokens", "temperature", "top_p", "top_k", "seed")
+"""GenerationConfig fields offered as flags (``--max-new-tokens`` ...), checked by it too."""
+
+
+def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per field in :data:`GENERATION_FLAGS`, described by GenerationConfig."""
+    from localchain.models.settings import GenerationConfig
+
+    for name in GENERATION_FLAGS:
+        info = GenerationConfig.model_fields[name]
+        default = info.get_default(call_default_factory=True)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_generation_value(name, float if info.annotation is float else int),
+            default=None,
+            help=f"{info.description} (default: {default})",
+        )
+
+
+def _generation_value(name: str, kind: type) -> Callable[[str], Any]:
+    """An argparse type that checks one GenerationConfig field with the model's own rules."""
+    from pydantic import ValidationError
+
+    from localchain.models.settings import GenerationConfig
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+            GenerationConfig(**{name: value})
+        except ValueError as err:
+            if isinstance(err, ValidationError):
+                reason = err.errors()[0]["msg"]
+            else:
+                reason = f"not a valid {kind.__name__}"
+            msg = f"{text!r}: {reason}"
+            raise argparse.ArgumentTypeError(msg) from err
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
+
+
+def generation_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The generation flags that were given, as ChatLocal/LocalLLM field names."""
+    from localchain.models.settings import MODEL_SETTING_FIELDS
+
+    settings = {}
+    for attribute, field in MODEL_SETTING_FIELDS.items():
+        value = getattr(args, field, None)
+        if value is not None:
+            settings[attribute] = value
+    return settings
 
 
 def run_chat_command(args: argparse.Namespace) -> int:
@@ -66,8 +118,8 @@ def run_chat_command(args: argparse.Namespace) -> int:
         "quantization": args.quantization,
         "engine": args.engine,
         "device": args.device,
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
+        "dtype": args.dtype,
+        **generation_settings(args),
     }
     try:
         chat = ChatLocal(**settings)
@@ -76,18 +128,11 @@ def run_chat_command(args: argparse.Namespace) -> int:
         msg = f"Invalid chat settings: {problems}"
         raise ConfigError(msg) from err
     if args.adapter:
-        _check_adapter(args.adapter)
+        from localchain.models.adapters import find_adapter
+
+        find_adapter(args.adapter)  # fail before the first question (AdapterError)
     print(_banner(chat), file=sys.stderr)
     return run_chat(ChatSession(chat, system=args.system), stream=args.stream)
-
-
-def _check_adapter(name: str) -> None:
-    """Fail before the first question when the adapter cannot be found (AdapterError)."""
-    try:  # the adapters module is optional while it is being written
-        from localchain.models.adapters import find_adapter
-    except ImportError:
-        return
-    find_adapter(name)
 
 
 def _banner(chat: Any) -> str:
@@ -216,12 +261,9 @@ def _embedding_models() -> list[dict[str, Any]]:
     return rows
 
 
-def _adapters() -> list[dict[str, str]] | None:
-    try:  # the adapters module is optional while it is being written
-        from localchain.models.adapters import list_adapters
-    except ImportError:
-        return None
+def _adapters() -> list[dict[str, str]]:
     from localchain.errors import LocalchainError
+    from localchain.models.adapters import list_adapters
 
     try:
         found = list_adapters()

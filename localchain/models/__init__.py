@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localchain._lazy import lazy_getattr
+from localchain.models.adapters import AdapterManager as _AdapterManager
+from localchain.models.loading import LoadedModel as _LoadedModel
+
+# The package wires its layers together: ``loading`` sits below ``adapters`` and does not import
+# it, so the adapter manager each LoadedModel offers is installed here (both modules are light).
+_LoadedModel.adapter_manager_factory = _AdapterManager
 
 if TYPE_CHECKING:
     from localchain.models.adapters import (

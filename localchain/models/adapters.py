@@ -20,13 +20,11 @@ import os
 import re
 import threading
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localchain._cache import cache_dir
 from localchain.errors import AdapterError
-from localchain.models.generation import BASE_ADAPTER
 
 if TYPE_CHECKING:
     from localchain.models.loading import LoadedModel
@@ -42,6 +40,8 @@ _LORA_KEY_RE = re.compile(
     r"(?P<part>lora_A|lora_B|lora_embedding_A|lora_embedding_B)(?:\.weight)?$"
 )
 _REGISTRY_LOCK = threading.Lock()
+BASE_ADAPTER = "__base__"
+"""The adapter name peft uses for "no adapter" rows in a mixed batch."""
 
 
 class AdapterManager:
@@ -179,13 +179,7 @@ class AdapterManager:
                 raise AdapterError(msg) from err
         model.eval()
         model.requires_grad_(False)
-        return replace(
-            self._loaded,
-            name=f"{self._loaded.name}+{name}",
-            model=model,
-            lock=threading.RLock(),
-            _adapters=None,
-        )
+        return self._loaded.with_model(model, name=f"{self._loaded.name}+{name}")
 
     def _check_task_type(self, config: dict[str, Any], directory: Path) -> None:
         task_type = config.get("task_type")
@@ -400,7 +394,8 @@ def _read_config(directory: Path) -> dict[str, Any]:
             "are supported."
         )
         raise AdapterError(msg)
-    return config
+    checked: dict[str, Any] = config
+    return checked
 
 
 def _weights_file(directory: Path) -> Path:
@@ -530,7 +525,7 @@ def _strip_adapter_layers(model: Any, name: str | None) -> None:
             continue
         if name is not None:
             for attr in (*module.adapter_layer_names, *module.other_param_names):
-                store = getattr(module, attr, None)
+                store: Any = getattr(module, attr, None)
                 if hasattr(store, "pop"):
                     store.pop(name, None)
             if any(getattr(module, attr) for attr in module.adapter_layer_names):

@@ -9,13 +9,10 @@ and are shared by every instance with the same model settings.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
@@ -28,12 +25,12 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, Runn
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from localchain.errors import ConfigError
-from localchain.models.engines.base import ENGINES, Engine, get_engine
-from localchain.models.generation import Completion, GenerationConfig
-from localchain.models.registry import DEFAULT_MODEL
+from localchain.models.generation import Completion
+from localchain.models.local_model import LocalModelSettings, iterate_in_thread
+from localchain.models.settings import ENGINES
 from localchain.models.tool_calling import (
     parse_tool_output,
     render_tool_messages,
@@ -42,155 +39,6 @@ from localchain.models.tool_calling import (
 )
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
-
-_T = TypeVar("_T")
-
-
-async def iterate_in_thread(make_iterator: Callable[[], Iterator[_T]]) -> AsyncIterator[_T]:
-    """Run a sync iterator to the end in one worker thread, yielding its items asynchronously.
-
-    LangChain's default ``_astream`` resumes the sync stream with a fresh executor call per
-    item, so successive decoding steps may run on different threads; torch's inference mode is
-    per thread, and a decode loop resumed on another thread fails. One thread per stream avoids
-    that (and a thread hop per token).
-
-    Args:
-        make_iterator: Builds the iterator; called in the worker thread.
-    """
-    from langchain_core.runnables.config import run_in_executor
-
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
-    cancelled = threading.Event()
-
-    def put(item: tuple[bool, Any]) -> None:
-        try:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-        except RuntimeError:  # the event loop closed under us: nobody is listening
-            cancelled.set()
-
-    def work() -> None:
-        try:
-            iterator = make_iterator()
-            for item in iterator:
-                if cancelled.is_set():
-                    close = getattr(iterator, "close", None)
-                    if close is not None:
-                        close()
-                    return
-                put((False, item))
-        except BaseException as err:  # handed to the consumer, re-raised there
-            put((True, err))
-        else:
-            put((True, None))
-
-    worker = asyncio.ensure_future(run_in_executor(None, work))
-    try:
-        while True:
-            finished, value = await queue.get()
-            if finished:
-                if value is not None:
-                    raise value
-                return
-            yield value
-    finally:
-        cancelled.set()
-        await worker
-
-
-class _LocalModelSettings(BaseModel):
-    """Settings shared by ChatLocal and LocalLLM (mixed into both)."""
-
-    model: str = Field(DEFAULT_MODEL, alias="model_name")
-    """Registry name ("smollm2-135m-instruct", "flan-t5-base"), directory or GGUF file."""
-    adapter: str | None = None
-    """LoRA adapter used by default (attached or registered name, or a directory)."""
-    engine: Literal["transformers", "llama_cpp"] = "transformers"
-    """Inference engine; "llama_cpp" needs ``pip install 'localchain[llamacpp]'``."""
-    device: str = "auto"
-    """"auto", "cpu" or "cuda[:N]"."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """Compute precision; "auto" is bf16/fp16 on GPU and float32 on CPU."""
-    quantization: Literal["int8", "nf4", "fp4"] | None = None
-    """Weight quantization: int8 on CPU or GPU, nf4/fp4 on CUDA with bitsandbytes."""
-    max_tokens: int = Field(256, ge=1, alias="max_new_tokens")
-    """Most tokens generated per reply."""
-    temperature: float = Field(0.0, ge=0.0)
-    """Sampling temperature; 0 is greedy."""
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    """Nucleus sampling mass."""
-    top_k: int = Field(0, ge=0)
-    """Sample among the k most likely tokens; 0 means all."""
-    seed: int | None = None
-    """Seed for sampling: same seed, same output."""
-    stop: list[str] | None = Field(None, alias="stop_sequences")
-    """Strings that end a reply (trimmed from it)."""
-    truncation: Literal["error", "left"] = "error"
-    """A prompt longer than the window: raise, or drop its oldest tokens."""
-
-    @field_validator("device")
-    @classmethod
-    def _check_device(cls, value: str) -> str:
-        if value not in ("auto", "cpu") and not value.startswith("cuda"):
-            msg = f"Unknown device {value!r}; use 'auto', 'cpu' or 'cuda[:N]'."
-            raise ValueError(msg)
-        return value
-
-    def _get_engine(self) -> Engine:
-        cached = getattr(self, "_engine_obj", None)
-        if cached is None:
-            cached = get_engine(
-                self.engine,
-                self.model,
-                device=self.device,
-                dtype=self.dtype,
-                quantization=self.quantization,
-            )
-            self._engine_obj = cached
-        return cached
-
-    @property
-    def model_path(self) -> Path:
-        """Directory of the local checkpoint serving this model (loads it if needed)."""
-        return self._get_engine().model_path
-
-    def get_num_tokens(self, text: str) -> int:
-        """Count tokens with this model's own tokenizer (offline; no GPT-2 fallback)."""
-        return self._get_engine().count_tokens(text)
-
-    def get_token_ids(self, text: str) -> list[int]:
-        """Token ids of ``text`` under this model's tokenizer."""
-        engine = self._get_engine()
-        loaded = getattr(engine, "loaded", None)
-        if loaded is not None:
-            return list(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
-        llama = engine.llama  # type: ignore[attr-defined]
-        return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def _generation_config(self, stop: Sequence[str] | None, **overrides: Any) -> GenerationConfig:
-        stops = list(self.stop or []) + list(stop or [])
-        model = overrides.pop("model", None)
-        if model is not None and model != self.model:
-            msg = (
-                f"Per-call model={model!r} is not supported (this instance serves "
-                f"{self.model!r}); create another {type(self).__name__}(model={model!r})."
-            )
-            raise ConfigError(msg)
-        fields = {
-            "max_new_tokens": overrides.pop("max_tokens", overrides.pop("max_new_tokens", None))
-            or self.max_tokens,
-            "temperature": overrides.pop("temperature", self.temperature),
-            "top_p": overrides.pop("top_p", self.top_p),
-            "top_k": overrides.pop("top_k", self.top_k),
-            "seed": overrides.pop("seed", self.seed),
-            "truncation": overrides.pop("truncation", self.truncation),
-            "stop": list(dict.fromkeys(stops)),
-        }
-        if overrides:
-            msg = f"Unknown generation option(s) {sorted(overrides)}."
-            raise ConfigError(msg)
-        return GenerationConfig(**fields)
-
 
 _REQUEST_OPTIONS = (
     "tools",
@@ -216,7 +64,7 @@ def _usage(completion: Completion) -> UsageMetadata:
     )
 
 
-class ChatLocal(_LocalModelSettings, BaseChatModel):
+class ChatLocal(LocalModelSettings, BaseChatModel):
     """A LangChain chat model running a local model, with tools and structured output.
 
     Example:
@@ -229,7 +77,6 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
     """
 
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
-    _engine_obj: Engine | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -407,7 +254,7 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
-    ) -> list[BaseMessage]:
+    ) -> list[AIMessage]:
         """Run several inputs as one batch: one forward pass per decoding step for all rows.
 
         Callbacks fire per input as in ``invoke``. Falls back to LangChain's per-input batch
@@ -451,12 +298,12 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
             raise
         from langchain_core.outputs import LLMResult
 
-        messages: list[BaseMessage] = []
+        messages: list[AIMessage] = []
         for run_manager, result in zip(run_managers, results, strict=True):
             generation = result.generations[0]
             generation.message.id = generation.message.id or f"lc_run-{run_manager.run_id}"
             run_manager.on_llm_end(LLMResult(generations=[[generation]]))
-            messages.append(generation.message)
+            messages.append(cast("AIMessage", generation.message))
         return messages
 
     async def abatch(
@@ -466,7 +313,7 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
-    ) -> list[BaseMessage]:
+    ) -> list[AIMessage]:
         """Async ``batch``: the batched generation runs in a worker thread."""
         from langchain_core.runnables.config import run_in_executor
 
@@ -479,7 +326,7 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
 
     def bind_tools(
         self,
-        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
         tool_choice: str | bool | dict[str, Any] | None = None,
         **kwargs: Any,
@@ -542,10 +389,8 @@ class ChatLocal(_LocalModelSettings, BaseChatModel):
                 f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
             )
             raise ConfigError(msg)
-        parser: Runnable = (
-            PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-            if is_pydantic
-            else JsonOutputParser()
+        parser: Runnable[Any, Any] = (
+            PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
         )
         if not include_raw:
             return llm | parser
@@ -563,7 +408,8 @@ def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return schema.model_json_schema()
     if isinstance(schema, type) and is_basemodel_subclass(schema):  # pydantic.v1
-        return schema.schema()  # type: ignore[attr-defined]
+        v1_schema: dict[str, Any] = schema.schema()  # type: ignore[attr-defined]
+        return v1_schema
     if (
         isinstance(schema, dict)
         and "function" not in schema
@@ -571,7 +417,8 @@ def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     ):
         return schema
     function = convert_to_openai_tool(schema)["function"]
-    return function.get("parameters", JSON_OBJECT_SCHEMA)
+    parameters: dict[str, Any] = function.get("parameters", JSON_OBJECT_SCHEMA)
+    return parameters
 
 
 def _with_system(rendered: list[dict[str, str]], text: str) -> list[dict[str, str]]:

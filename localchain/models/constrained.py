@@ -60,7 +60,8 @@ def json_schema_of(schema: dict[str, Any] | type[BaseModel]) -> dict[str, Any]:
     if isinstance(schema, dict):
         # A JSON round trip both deep-copies and proves the schema is serialisable.
         try:
-            return json.loads(json.dumps(schema))
+            copied: dict[str, Any] = json.loads(json.dumps(schema))
+            return copied
         except (TypeError, ValueError) as err:
             msg = f"The JSON schema is not JSON-serialisable: {err}. Pass plain dicts/lists/str."
             raise ConfigError(msg) from err

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from localchain.errors import ModelNotFoundError
+from localchain.models.settings import check_device_name
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -55,8 +55,6 @@ EMBEDDING_MODELS: dict[str, EmbeddingModelSpec] = {
 }
 
 DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
-
-_DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 def find_embedding_spec(name: str) -> EmbeddingModelSpec | None:
@@ -216,10 +214,7 @@ class LocalEmbeddings(BaseModel, Embeddings):
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:
-        if not _DEVICE_PATTERN.fullmatch(value):
-            msg = f"Unknown device {value!r}; use 'auto', 'cpu' or 'cuda[:N]'."
-            raise ValueError(msg)
-        return value
+        return check_device_name(value)
 
     def model_post_init(self, context: Any, /) -> None:
         """Check the model exists now (cheap: no weights are read) so mistakes fail early."""
@@ -316,7 +311,8 @@ class LocalEmbeddings(BaseModel, Embeddings):
                 normalize_embeddings=self.normalize,
                 convert_to_numpy=True,
             )
-        return vectors.tolist()
+        result: list[list[float]] = vectors.tolist()
+        return result
 
 
 __all__ = [

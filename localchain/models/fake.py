@@ -122,7 +122,7 @@ class FakeChatModel(BaseChatModel):
     # -- replies -------------------------------------------------------------------------
 
     def _reply(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> AIMessage:
         tools = [_tool_name(t) for t in kwargs.pop("tools", None) or []]
         kwargs.pop("ls_structured_output_format", None)
@@ -170,7 +170,7 @@ class FakeChatModel(BaseChatModel):
         text = message.content if isinstance(message.content, str) else ""
         pieces = _PIECES.findall(text) if text else []
         if not isinstance(message.content, str):
-            pieces = [message.content]  # type: ignore[list-item]
+            pieces = [message.content]
         tool_chunks = [
             {
                 "name": c["name"],
@@ -187,7 +187,7 @@ class FakeChatModel(BaseChatModel):
             chunk = AIMessageChunk(
                 content=piece,
                 id=message.id,
-                tool_call_chunks=tool_chunks if last else [],  # type: ignore[arg-type]
+                tool_call_chunks=tool_chunks if last else [],
                 usage_metadata=message.usage_metadata if last else None,
                 response_metadata=message.response_metadata if last else {},
                 chunk_position="last" if last else None,
@@ -200,7 +200,7 @@ class FakeChatModel(BaseChatModel):
 
     def bind_tools(
         self,
-        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
         tool_choice: str | bool | dict[str, Any] | None = None,
         **kwargs: Any,

@@ -13,9 +13,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from localchain.errors import ConfigError, ContextLengthError
+from localchain.models.settings import GenerationConfig
 
 if TYPE_CHECKING:
     import torch
@@ -23,26 +22,6 @@ if TYPE_CHECKING:
     from localchain.models.loading import LoadedModel
 
 LogitsProcessor = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
-BASE_ADAPTER = "__base__"
-"""The adapter name peft uses for "no adapter" rows in a mixed batch."""
-
-
-class GenerationConfig(BaseModel):
-    """How to generate: length, sampling and stopping."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_new_tokens: int = Field(256, ge=1, description="Tokens to generate after the prompt.")
-    temperature: float = Field(0.0, ge=0.0, description="0 means greedy decoding.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    top_k: int = Field(0, ge=0, description="Sample from the k most likely tokens; 0 = all.")
-    seed: int | None = Field(None, description="Same seed, same prompt: same output.")
-    stop: list[str] = Field(default_factory=list, description="Strings that end the output.")
-    truncation: Literal["error", "left"] = Field(
-        "error",
-        description="A prompt longer than the window: raise ContextLengthError, or drop its "
-        "oldest tokens ('left').",
-    )
 
 
 @dataclass
@@ -268,9 +247,9 @@ def _adapter_kwargs(
     lm: LoadedModel, adapters: Sequence[str | None] | None, batch: int
 ) -> dict[str, Any]:
     wanted = list(adapters) if adapters is not None else [None] * batch
-    if not any(wanted) and (lm._adapters is None or not lm._adapters.names()):
-        return {}
     manager = lm.adapters  # resolves (and attaches registered) names, or explains a miss
+    if not any(wanted) and not manager.names():
+        return {}
     return {"adapter_names": [manager.resolve(a) for a in wanted]}
 
 
@@ -443,3 +422,14 @@ def _safe_length(text: str, stops: list[str], hold: int) -> int:
         if any(stop.startswith(tail) for stop in stops):
             return end - k
     return end
+
+
+__all__ = [
+    "Completion",
+    "GenerationConfig",
+    "LogitsProcessor",
+    "StreamEvent",
+    "generate",
+    "stream",
+    "stream_batch",
+]

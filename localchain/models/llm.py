@@ -8,13 +8,12 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
-from localchain.models.chat import _LocalModelSettings, iterate_in_thread
-from localchain.models.engines.base import Engine
+from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 
 
-class LocalLLM(_LocalModelSettings, BaseLLM):
+class LocalLLM(LocalModelSettings, BaseLLM):
     """Plain prompt-in, text-out completion on a local model; a batch runs as one batch.
 
     Example:
@@ -27,7 +26,6 @@ class LocalLLM(_LocalModelSettings, BaseLLM):
     """
 
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
-    _engine_obj: Engine | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:

@@ -13,23 +13,46 @@ import os
 import shutil
 import sys
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from localchain._cache import cache_dir
 from localchain.errors import ConfigError, UnsupportedOnDeviceError
 from localchain.models.registry import ModelKind, ResolvedModel, resolve_model
+from localchain.models.settings import DTYPES, QuantizationName, check_device_name
 
 if TYPE_CHECKING:
     import torch
 
-    from localchain.models.adapters import AdapterManager
-
 logger = logging.getLogger(__name__)
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-Quantization = Literal["int8", "nf4", "fp4"] | None
+Quantization = QuantizationName | None
+
+
+class AdapterSet(Protocol):
+    """What ``LoadedModel.adapters`` returns (``localchain.models.adapters.AdapterManager``)."""
+
+    def names(self) -> list[str]:
+        """Names of the attached adapters."""
+        ...
+
+    def add(self, name: str, path: str | os.PathLike[str] | None = None) -> None:
+        """Attach an adapter directory under ``name``."""
+        ...
+
+    def remove(self, name: str) -> None:
+        """Detach an adapter."""
+        ...
+
+    def resolve(self, name: str | None) -> str:
+        """The forward-pass adapter name for a request (attaching a registered one)."""
+        ...
+
+    def merged(self, name: str) -> LoadedModel:
+        """A copy of the model with one adapter merged into its weights."""
+        ...
 
 
 @dataclass(eq=False)
@@ -48,17 +71,29 @@ class LoadedModel:
     quantization: str | None
     context_length: int
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _adapters: AdapterManager | None = field(default=None, repr=False)
+    adapter_manager_factory: ClassVar[Callable[[LoadedModel], AdapterSet] | None] = None
+    """Builds ``adapters`` for a model; set to ``AdapterManager`` by ``localchain.models``, so
+    this module, at the bottom of the layer, need not import the adapters module above it."""
+    _manager: AdapterSet | None = field(default=None, init=False, repr=False)
 
     @property
-    def adapters(self) -> AdapterManager:
+    def adapters(self) -> AdapterSet:
         """The LoRA adapters attached to this model (add, remove, list, merge)."""
         with self.lock:
-            if self._adapters is None:
-                from localchain.models.adapters import AdapterManager
+            if self._manager is None:
+                factory = type(self).adapter_manager_factory
+                if factory is None:  # pragma: no cover - localchain.models always sets it
+                    msg = "No adapter manager is installed; import localchain.models first."
+                    raise ConfigError(msg)
+                self._manager = factory(self)
+            return self._manager
 
-                self._adapters = AdapterManager(self)
-            return self._adapters
+    def with_model(self, model: Any, *, name: str) -> LoadedModel:
+        """A new LoadedModel sharing this one's tokenizer and settings, serving ``model``.
+
+        The copy gets its own lock and no adapters (used for merged copies).
+        """
+        return replace(self, name=name, model=model, lock=threading.RLock())
 
     @property
     def memory_footprint(self) -> int:
@@ -93,24 +128,23 @@ def resolve_device(device: str) -> torch.device:
     """Turn "auto", "cpu" or "cuda[:N]" into a torch device, checking it exists."""
     import torch
 
+    check_device_name(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":
         return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            msg = (
-                f"device={device!r} needs a CUDA GPU and a CUDA build of torch, and none is "
-                "available here; use device='cpu' or 'auto'."
-            )
-            raise UnsupportedOnDeviceError(msg)
-        dev = torch.device(device)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            msg = f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) exist."
-            raise UnsupportedOnDeviceError(msg)
-        return dev
-    msg = f"Unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'."
-    raise ConfigError(msg)
+    # "cuda" or "cuda:N" (check_device_name allows nothing else)
+    if not torch.cuda.is_available():
+        msg = (
+            f"device={device!r} needs a CUDA GPU and a CUDA build of torch, and none is "
+            "available here; use device='cpu' or 'auto'."
+        )
+        raise UnsupportedOnDeviceError(msg)
+    dev = torch.device(device)
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        msg = f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) exist."
+        raise UnsupportedOnDeviceError(msg)
+    return dev
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -124,7 +158,8 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    return getattr(torch, dtype)
+    chosen: torch.dtype = getattr(torch, dtype)
+    return chosen
 
 
 def load_model(
@@ -160,7 +195,7 @@ def load_model(
             f"Loading the named model {resolved.name!r} is blocked in this test run "
             "(LOCALCHAIN_BLOCK_NAMED_MODELS=1): mark the test `@pytest.mark.slow`."
         )
-        raise RuntimeError(msg)
+        raise ConfigError(msg)
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
     check_quantization(quantization, dev)
@@ -205,7 +240,7 @@ def converted_gguf_dir(resolved: ResolvedModel) -> Path:
         file=sys.stderr,
     )
     tokenizer = AutoTokenizer.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+    model: Any = AutoModelForCausalLM.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
     # The dequantized weights are plain float32 tensors; drop the GGUF marker so they save.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -235,7 +270,7 @@ def _load(
         kwargs["quantization_config"] = bitsandbytes_config(quantization, dtype)
         kwargs["device_map"] = {"": device.index or 0}
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = auto_cls.from_pretrained(path, **kwargs)
+    model: Any = auto_cls.from_pretrained(path, **kwargs)
     if "device_map" not in kwargs:
         model.to(device)
     if quantization == "int8" and device.type == "cpu":

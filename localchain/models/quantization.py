@@ -105,9 +105,9 @@ def bitsandbytes_config(
     from transformers import BitsAndBytesConfig  # Lazy: transformers is slow to import.
 
     if quantization == "int8":
-        return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(load_in_8bit=True)  # type: ignore[no-untyped-call]
     if quantization in _FOUR_BIT:
-        return BitsAndBytesConfig(
+        return BitsAndBytesConfig(  # type: ignore[no-untyped-call]
             load_in_4bit=True,
             bnb_4bit_quant_type=quantization,
             bnb_4bit_use_double_quant=True,
@@ -163,6 +163,8 @@ class Int8WeightOnlyLinear(nn.Module):
         """Whether to try torch's int8 kernel; False forces the dequantizing path."""
         self.compute_dtype = compute_dtype
         """Dtype of the matmul; ``None`` uses the activations' dtype."""
+        self.weight: torch.Tensor
+        self.scales: torch.Tensor
         self.register_buffer(
             "weight", torch.empty(out_features, in_features, dtype=torch.int8, device=device)
         )
@@ -212,7 +214,7 @@ class Int8WeightOnlyLinear(nn.Module):
         with torch.no_grad():
             layer.weight.copy_(q)
             layer.scales.copy_(scales.to(weight.dtype))
-            if linear.bias is not None:
+            if linear.bias is not None and layer.bias is not None:
                 layer.bias.copy_(linear.bias.detach())
         return layer
 

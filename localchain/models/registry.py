@@ -163,7 +163,7 @@ def _resolve_spec(spec: ModelSpec) -> ResolvedModel:
 
 def available_models() -> list[tuple[ModelSpec, ResolvedModel | None]]:
     """Every registry entry with its resolved location, or None where it is not available."""
-    rows = []
+    rows: list[tuple[ModelSpec, ResolvedModel | None]] = []
     for spec in MODELS.values():
         try:
             rows.append((spec, _resolve_spec(spec)))

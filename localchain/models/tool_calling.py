@@ -314,8 +314,9 @@ def render_tool_messages(
         elif isinstance(message, AIMessage):
             calls = [render_tool_call(c) for c in message.tool_calls]
             for call in message.tool_calls:
-                if call.get("id"):
-                    names_by_id[call["id"]] = call["name"]
+                call_id = call.get("id")
+                if call_id:
+                    names_by_id[call_id] = call["name"]
             content = "\n".join([text, *calls] if text else calls)
             rendered.append({"role": "assistant", "content": content})
         elif isinstance(message, ToolMessage):

@@ -12,8 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from localchain.errors import ConfigError
 from localchain.models.generation import Completion, GenerationConfig, StreamEvent
-
-ENGINES = ("transformers", "llama_cpp")
+from localchain.models.registry import ModelKind
+from localchain.models.settings import ENGINES
 
 
 @runtime_checkable
@@ -21,7 +21,7 @@ class Engine(Protocol):
     """What ChatLocal and LocalLLM need from a loaded model."""
 
     name: str
-    kind: str
+    kind: ModelKind
     model_path: Path
     context_length: int
 
@@ -31,6 +31,10 @@ class Engine(Protocol):
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` takes."""
+        ...
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no special tokens added)."""
         ...
 
     def generate(

@@ -24,7 +24,7 @@ from localchain.errors import (
     UnsupportedOnDeviceError,
 )
 from localchain.models.generation import Completion, GenerationConfig, StreamEvent
-from localchain.models.registry import resolve_model
+from localchain.models.registry import ModelKind, resolve_model
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
@@ -106,7 +106,7 @@ class LlamaCppEngine:
     file is already quantized), and ``generate`` runs a batch one prompt at a time.
     """
 
-    kind = "causal"
+    kind: ModelKind = "causal"
 
     def __init__(self, llama: Llama, *, name: str, gguf: Path) -> None:
         """Wrap an already constructed ``llama_cpp.Llama``."""
@@ -164,7 +164,7 @@ class LlamaCppEngine:
                 f"Loading the named model {name!r} is blocked in this test run "
                 "(LOCALCHAIN_BLOCK_NAMED_MODELS=1): mark the test `@pytest.mark.slow`."
             )
-            raise RuntimeError(msg)
+            raise ConfigError(msg)
         n_gpu_layers, gpu_options = _gpu_layers(llama_cpp, device)
         threads = n_threads or _default_threads()
         settings = {"n_gpu_layers": n_gpu_layers, **gpu_options, **options}
@@ -215,19 +215,24 @@ class LlamaCppEngine:
             from localchain.models.engines.transformers import flan_prompt
 
             return flan_prompt(messages)
-        return self._formatter(messages=list(messages)).prompt
+        prompt: str = self._formatter(messages=list(messages)).prompt
+        return prompt
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` takes with the GGUF's tokenizer (no BOS added)."""
+        return len(self.token_ids(text))
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` under the GGUF's tokenizer (no BOS added)."""
         with self.lock:
-            return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+            return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _encode(self, prompt: str, config: GenerationConfig, chat: bool, index: int) -> list[int]:
         if not isinstance(prompt, str):
             msg = f"Prompts must be strings, got {type(prompt).__name__}."
             raise ConfigError(msg)
         # A chat template writes its own BOS, as the transformers engine's add_special_tokens.
-        ids = self.llama.tokenize(prompt.encode("utf-8"), add_bos=not chat, special=True)
+        ids: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=not chat, special=True)
         if not ids:
             bos = self.llama.token_bos()
             ids = [bos if bos != -1 else self.llama.token_eos()]

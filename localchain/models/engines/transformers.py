@@ -49,14 +49,19 @@ class TransformersEngine:
         """Apply the tokenizer's chat template (decoders) or a FLAN-style prompt (seq2seq)."""
         tokenizer = self.loaded.tokenizer
         if self.kind == "causal" and getattr(tokenizer, "chat_template", None):
-            return tokenizer.apply_chat_template(
+            prompt: str = tokenizer.apply_chat_template(
                 list(messages), add_generation_prompt=True, tokenize=False
             )
+            return prompt
         return flan_prompt(messages)
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` takes with this model's tokenizer."""
-        return len(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.token_ids(text))
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` under this model's tokenizer (no special tokens added)."""
+        return list(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _processor(self, schemas: Sequence[dict[str, Any] | None] | None) -> Any:
         if not schemas or all(s is None for s in schemas):

@@ -100,7 +100,7 @@ def test_invalid_device_exits_1(tiny_decoder_path, capsys):
 
 def test_bad_flag_value_is_a_usage_error(capsys):
     assert main(["chat", "--max-new-tokens", "0"]) == 2
-    assert "must be at least 1" in capsys.readouterr().err
+    assert "greater than or equal to 1" in capsys.readouterr().err
 
 
 def test_models_table_lists_registry_and_availability(capsys):

@@ -104,7 +104,7 @@ def _logits(lm, prompt, adapter=None):
     """Next-token logits for one prompt (first decoder step for seq2seq)."""
     enc = lm.tokenizer(prompt, return_tensors="pt")
     kwargs = {}
-    if lm._adapters is not None and lm.adapters.names():
+    if lm.adapters.names():
         kwargs["adapter_names"] = [lm.adapters.resolve(adapter)]
     if lm.kind == "seq2seq":
         start = torch.tensor([[lm.model.config.decoder_start_token_id]])
@@ -123,9 +123,9 @@ def _is_peft(model):
 # --- attaching and generating ----------------------------------------------------------
 
 
-def test_manager_is_lazy_and_empty(decoder_lm):
-    assert decoder_lm._adapters is None
+def test_manager_is_shared_and_empty(decoder_lm):
     manager = decoder_lm.adapters
+    assert manager.names() == []
     assert isinstance(manager, AdapterManager)
     assert decoder_lm.adapters is manager
     assert manager.names() == []

@@ -105,7 +105,7 @@ def test_cpu_int8_loads_and_saves_memory(tiny_decoder_path):
 
 
 def test_named_models_are_blocked_in_fast_tests():
-    with pytest.raises(RuntimeError, match="mark the test"):
+    with pytest.raises(ConfigError, match="mark the test"):
         load_model("smollm2-135m-instruct")
 
 
