@@ -47,6 +47,57 @@ def test_models_all_resolves():
         assert getattr(localchain.models, name) is not None
 
 
+EXPECTED_ERRORS = [
+    "AdapterError",
+    "ConfigError",
+    "ContextLengthError",
+    "DocumentLoadError",
+    "HistoryStoreError",
+    "LocalchainError",
+    "MissingDependencyError",
+    "ModelNotFoundError",
+    "ProgramMemoryError",
+    "ProgramOutputError",
+    "ProgramRefusedError",
+    "ProgramRuntimeError",
+    "ProgramSyntaxError",
+    "ProgramTimeoutError",
+    "SandboxError",
+    "UnsupportedOnDeviceError",
+    "VectorStoreError",
+]
+
+
+def test_errors_all():
+    assert sorted(localchain.errors.__all__) == sorted(EXPECTED_ERRORS)
+
+
+def test_errors_keep_their_old_import_paths():
+    import localchain.index
+    import localchain.memory
+    import localchain.memory.sqlite_history
+    import localchain.sandbox
+
+    errors = localchain.errors
+    moved = {
+        localchain.sandbox: [
+            "SandboxError",
+            "ProgramMemoryError",
+            "ProgramOutputError",
+            "ProgramRefusedError",
+            "ProgramRuntimeError",
+            "ProgramSyntaxError",
+            "ProgramTimeoutError",
+        ],
+        localchain.index: ["DocumentLoadError", "VectorStoreError"],
+        localchain.memory: ["HistoryStoreError"],
+        localchain.memory.sqlite_history: ["HistoryStoreError"],
+    }
+    for module, names in moved.items():
+        for name in names:
+            assert getattr(module, name) is getattr(errors, name), (module.__name__, name)
+
+
 def test_errors_share_one_root_and_builtin_parents():
     from langchain_core.exceptions import ContextOverflowError
 
@@ -54,5 +105,12 @@ def test_errors_share_one_root_and_builtin_parents():
     assert issubclass(localchain.errors.ModelNotFoundError, LookupError)
     assert issubclass(localchain.errors.MissingDependencyError, ImportError)
     assert issubclass(localchain.errors.ContextLengthError, ContextOverflowError)
+    assert issubclass(localchain.errors.ProgramRefusedError, ValueError)
+    assert issubclass(localchain.errors.ProgramSyntaxError, localchain.errors.ProgramRefusedError)
+    assert issubclass(localchain.errors.ProgramTimeoutError, TimeoutError)
+    assert issubclass(localchain.errors.ProgramRuntimeError, localchain.errors.SandboxError)
+    assert issubclass(localchain.errors.DocumentLoadError, ValueError)
+    assert issubclass(localchain.errors.VectorStoreError, ValueError)
+    assert issubclass(localchain.errors.HistoryStoreError, RuntimeError)
     for name in localchain.errors.__all__:
         assert issubclass(getattr(localchain.errors, name), localchain.LocalchainError)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localchain._lazy import lazy_getattr
-from localchain.index._errors import DocumentLoadError, VectorStoreError
+from localchain.errors import DocumentLoadError, VectorStoreError
 
 if TYPE_CHECKING:
     from localchain.index.faiss_store import FaissStore, MetadataFilter

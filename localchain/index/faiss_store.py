@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from localchain.index._errors import VectorStoreError
+from localchain.errors import VectorStoreError
 
 if TYPE_CHECKING:
     import faiss

@@ -20,7 +20,7 @@ from typing import Literal
 from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 
-from localchain.index._errors import DocumentLoadError
+from localchain.errors import DocumentLoadError
 
 FILE_TYPES: dict[str, str] = {
     ".txt": "text",

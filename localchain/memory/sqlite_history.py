@@ -19,13 +19,9 @@ from typing import Any
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
-from localchain.errors import ConfigError, LocalchainError
+from localchain.errors import ConfigError, HistoryStoreError
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-class HistoryStoreError(LocalchainError, RuntimeError):
-    """The history database cannot be opened, read or written."""
 
 
 class SQLiteChatMessageHistory(BaseChatMessageHistory):
@@ -90,9 +86,9 @@ class SQLiteChatMessageHistory(BaseChatMessageHistory):
                 f"CREATE INDEX IF NOT EXISTS {table}_session ON {table} (session_id, id)"
             )
         except (sqlite3.Error, OSError) as err:
-            raise self._error("open", err) from err
+            raise self._error(err, "open") from err
 
-    def _error(self, action: str, err: Exception) -> HistoryStoreError:
+    def _error(self, err: Exception, action: str) -> HistoryStoreError:
         msg = (
             f"Cannot {action} chat history {str(self.path)!r} (session {self.session_id!r}): "
             f"{err}. Check that the path is a writable SQLite file, or pick another path."
@@ -127,7 +123,7 @@ class SQLiteChatMessageHistory(BaseChatMessageHistory):
                     (self.session_id,),
                 ).fetchall()
         except sqlite3.Error as err:
-            raise self._error("read", err) from err
+            raise self._error(err, "read") from err
         messages = []
         for row_id, text in rows:
             try:
@@ -168,7 +164,7 @@ class SQLiteChatMessageHistory(BaseChatMessageHistory):
                     self._conn.execute("ROLLBACK")
                     raise
         except sqlite3.Error as err:
-            raise self._error("write", err) from err
+            raise self._error(err, "write") from err
 
     def clear(self) -> None:
         """Delete this session's messages (other sessions are untouched)."""
@@ -178,7 +174,7 @@ class SQLiteChatMessageHistory(BaseChatMessageHistory):
                     f"DELETE FROM {self.table} WHERE session_id = ?", (self.session_id,)
                 )
         except sqlite3.Error as err:
-            raise self._error("clear", err) from err
+            raise self._error(err, "clear") from err
 
     def sessions(self) -> list[str]:
         """Every session id stored in this file, sorted."""
@@ -188,7 +184,7 @@ class SQLiteChatMessageHistory(BaseChatMessageHistory):
                     f"SELECT DISTINCT session_id FROM {self.table} ORDER BY session_id"
                 ).fetchall()
         except sqlite3.Error as err:
-            raise self._error("read", err) from err
+            raise self._error(err, "read") from err
         return [row[0] for row in rows]
 
     def close(self) -> None:

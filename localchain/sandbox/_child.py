@@ -2,8 +2,11 @@
 
 The parent starts this file as ``python -I -S -B <path>/_child.py`` in a new session, with an
 empty environment and an empty temporary working directory. It is stdlib-only and self-contained:
-it loads ``_policy.py`` from its own directory by path (``-I`` ignores ``PYTHONPATH`` and the
-script directory) and never imports localchain.
+``-I`` ignores ``PYTHONPATH`` and the script directory and ``-S`` skips site-packages, so it
+registers a bare ``localchain.sandbox`` package pointing at its own directory (no package
+``__init__`` runs, and nothing else of localchain is importable) and imports from there, under
+the same names as in the parent, ``_policy.py`` (with the ``_allowlist.py`` tables it enforces)
+and ``_results.py``.
 
 Protocol:
     stdin: one JSON request ``{"code", "entry", "args", "kwargs", "memory_mb", "cpu_s",
@@ -23,7 +26,7 @@ function's return value to plain data with exact type checks, write the frame an
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import math
 import os
@@ -33,22 +36,21 @@ import types
 from typing import Any
 
 MAX_REQUEST_BYTES = 8_000_000
-_POLICY_NAME = "localchain_sandbox_policy"
+_PACKAGE = "localchain.sandbox"
 _PRELOADED = ("_strptime", "unicodedata", "heapq", "copy")
 """Imported lazily by allowed code (strptime, the parser's NFKC, Counter.most_common)."""
 _DROPPED_MODULES = ("socket", "_socket", "subprocess", "ctypes", "_ctypes", "pty", "shutil")
 
 
-def _load_policy() -> Any:
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_policy.py")
-    spec = importlib.util.spec_from_file_location(_POLICY_NAME, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with us
-        msg = f"cannot load the sandbox policy from {path}"
-        raise ImportError(msg)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_POLICY_NAME] = module
-    spec.loader.exec_module(module)
-    return module
+def _load(module: str) -> Any:
+    """Import ``localchain.sandbox.<module>`` from this directory, skipping the package inits."""
+    if _PACKAGE not in sys.modules:
+        directory = os.path.dirname(os.path.abspath(__file__))
+        for name, path in (("localchain", []), (_PACKAGE, [directory])):
+            package = types.ModuleType(name)
+            package.__path__ = path  # the top package holds nothing; only the sandbox is reachable
+            sys.modules[name] = package
+    return importlib.import_module(f"{_PACKAGE}.{module}")
 
 
 class _ImportBlocker:
@@ -123,7 +125,8 @@ def _prepare(policy: Any, request: dict[str, Any], channel_fd: int) -> tuple[Any
 
 def _serve(raw: bytes, channel_fd: int) -> dict[str, Any]:
     request = json.loads(raw)
-    policy = _load_policy()
+    policy = _load("_policy")
+    results = _load("_results")
     try:
         runtime, code = _prepare(policy, request, channel_fd)
     except policy.PolicyViolation as err:
@@ -166,9 +169,9 @@ def _serve(raw: bytes, channel_fd: int) -> dict[str, Any]:
         return {"status": "output", "message": message, "output": output}
     limit = int(request["max_output_bytes"])
     try:
-        plain = policy.to_plain(value, limit)
+        plain = results.to_plain(value, limit)
         size = len(json.dumps(plain))
-    except policy.ResultNotPlain as exc:
+    except results.ResultNotPlain as exc:
         return {"status": "output", "message": _text(exc), "output": output}
     if size > limit:
         message = f"the result is {size:,} bytes as JSON, over the limit of {limit:,}"

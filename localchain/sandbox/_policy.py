@@ -1,15 +1,16 @@
-"""The sandbox policy: what a program may say (on the AST) and what it can reach at run time.
+"""The sandbox policy: the validator on the AST, the guard rewriter, and the run-time guards.
 
-This module is stdlib-only and imports nothing from localchain, because the sandbox child loads it
-by file path in a fresh ``python -I -S`` interpreter and re-validates every program with it.
+This module is stdlib-only and imports nothing from localchain but its sibling ``_allowlist.py``
+(the tables it enforces), because the sandbox child loads both in a fresh ``python -I -S``
+interpreter, without localchain's package ``__init__``, and re-validates every program with them.
 
-Everything here is an allowlist. A program may use only:
+Everything is an allowlist (the tables live in ``_allowlist.py``). A program may use only:
 
 * the syntax nodes in ``ALLOWED_NODES`` (no classes, ``global``/``nonlocal``, ``with``, ``async``,
-  ``yield``, ``match``, decorators, ``try*``; see ``_REFUSED_SYNTAX`` for the reasons given);
+  ``yield``, ``match``, decorators, ``try*``; see ``REFUSED_SYNTAX`` for the reasons given);
 * names it binds itself, plus the builtins in ``SAFE_BUILTINS``; no name may start with ``_``
   (except the throwaway ``_``), and the names in ``DENIED_NAMES`` are refused even as variables;
-* attribute names in ``ATTRIBUTE_NAMES`` (the union of the per-type allowlists below); at run time
+* attribute names in ``ATTRIBUTE_NAMES`` (the union of the per-type allowlists); at run time
   every attribute read goes through a guard that checks the allowlist of the object's exact type;
 * ``import`` of the modules in ``MODULE_ATTRS``, which binds a ``ModuleProxy`` exposing only the
   listed attributes, never the module object (so ``fractions.sys`` or ``random._os`` do not exist);
@@ -23,8 +24,19 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
+
+from localchain.sandbox._allowlist import (
+    ALLOWED_NODES,
+    ATTRIBUTE_NAMES,
+    DENIED_NAMES,
+    EXCEPTION_ATTRS,
+    MODULE_ATTRS,
+    REFUSED_SYNTAX,
+    SAFE_BUILTINS,
+    TYPE_ATTRS,
+)
 
 MAX_SOURCE_CHARS = 50_000
 """Default cap on program size, checked before parsing."""
@@ -34,204 +46,12 @@ MAX_AST_DEPTH = 120
 """Cap on AST nesting; keeps the compiler's recursion (and ours) far from its limits."""
 MAX_POW_BITS = 1_000_000
 """``a ** b`` whose result would exceed this many bits is stopped before it is computed."""
-MAX_RESULT_INT_BITS = 3_400
-"""Returned ints must fit in about 1,000 decimal digits."""
-MAX_RESULT_DEPTH = 50
-"""Returned containers may nest this deep."""
 
 ATTR_GUARD = "__lc_attr__"
 POW_GUARD = "__lc_pow__"
 PROGRAM_FILENAME = "<program>"
 
-# --------------------------------------------------------------------------------------- syntax
-
-ALLOWED_NODES: frozenset[type] = frozenset(
-    {
-        ast.Module, ast.Expr, ast.FunctionDef, ast.arguments, ast.arg, ast.Return,
-        ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass, ast.Break, ast.Continue,
-        ast.If, ast.For, ast.While, ast.Try, ast.ExceptHandler, ast.Raise, ast.Assert,
-        ast.Import, ast.ImportFrom, ast.alias,
-        ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.NamedExpr, ast.Lambda,
-        ast.Call, ast.keyword, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred, ast.Name,
-        ast.Constant, ast.JoinedStr, ast.FormattedValue,
-        ast.List, ast.Tuple, ast.Dict, ast.Set,
-        ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension,
-        ast.Load, ast.Store, ast.Del,
-        ast.And, ast.Or, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
-        ast.LShift, ast.RShift, ast.BitOr, ast.BitXor, ast.BitAnd,
-        ast.UAdd, ast.USub, ast.Not, ast.Invert,
-        ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn,
-    }
-)  # fmt: skip
-
-_REFUSED_SYNTAX = {
-    "ClassDef": "class definitions (a class can define __repr__, __del__ and other hooks)",
-    "AsyncFunctionDef": "async functions",
-    "Await": "await",
-    "AsyncFor": "async for",
-    "AsyncWith": "async with",
-    "With": "with statements (context managers run hidden code)",
-    "Yield": "yield (generators expose frames)",
-    "YieldFrom": "yield from",
-    "Global": "global statements",
-    "Nonlocal": "nonlocal statements",
-    "Match": "match statements (class patterns read attributes)",
-    "TryStar": "try/except* blocks",
-    "MatMult": "the @ operator",
-}
-
-# ----------------------------------------------------------------------------------------- names
-
-SAFE_EXCEPTIONS = (
-    "ArithmeticError", "AssertionError", "Exception", "IndexError", "KeyError", "LookupError",
-    "OverflowError", "RecursionError", "RuntimeError", "StopIteration", "TypeError",
-    "ValueError", "ZeroDivisionError",
-)  # fmt: skip
-
-SAFE_BUILTINS: frozenset[str] = frozenset(
-    {
-        "abs", "all", "any", "bool", "chr", "complex", "dict", "divmod", "enumerate", "filter",
-        "float", "frozenset", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
-        "next", "ord", "pow", "print", "range", "repr", "reversed", "round", "set", "slice",
-        "sorted", "str", "sum", "tuple", "zip", "True", "False", "None",
-        *SAFE_EXCEPTIONS,
-    }
-)  # fmt: skip
-"""Builtin names a program may use (``pow`` is size-guarded, ``print`` is captured and capped)."""
-
-DENIED_NAMES: frozenset[str] = frozenset(
-    {
-        "eval", "exec", "compile", "open", "input", "breakpoint", "help", "exit", "quit",
-        "getattr", "setattr", "delattr", "hasattr", "vars", "dir", "globals", "locals", "id",
-        "type", "object", "super", "classmethod", "staticmethod", "property", "memoryview",
-        "bytearray", "bytes", "format", "issubclass", "callable", "hash", "aiter", "anext",
-        "copyright", "credits", "license", "Ellipsis", "NotImplemented", "BaseException",
-        "GeneratorExit", "KeyboardInterrupt", "SystemExit",
-        "os", "sys", "builtins", "importlib", "subprocess", "socket", "ctypes", "inspect", "gc",
-        "operator", "string_formatter", "Formatter", "attrgetter", "methodcaller", "pickle",
-        "marshal", "shutil", "pathlib", "signal", "threading", "multiprocessing", "asyncio",
-    }
-)  # fmt: skip
-"""Refused anywhere, even as a program's own variable, so the error message is unambiguous."""
-
 _DUNDER_IN_TEXT = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
-
-# ------------------------------------------------------------------------------------ attributes
-
-_STR = (
-    "capitalize", "casefold", "center", "count", "endswith", "expandtabs", "find", "index",
-    "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower",
-    "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower",
-    "lstrip", "maketrans", "partition", "removeprefix", "removesuffix", "replace", "rfind",
-    "rindex", "rjust", "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith",
-    "strip", "swapcase", "title", "translate", "upper", "zfill",
-)  # fmt: skip
-_LIST = ("append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove",
-         "reverse", "sort")  # fmt: skip
-_DICT = ("clear", "copy", "fromkeys", "get", "items", "keys", "pop", "popitem", "setdefault",
-         "update", "values")  # fmt: skip
-_FROZENSET = ("copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset",
-              "symmetric_difference", "union")  # fmt: skip
-_SET = (*_FROZENSET, "add", "clear", "difference_update", "discard", "intersection_update",
-        "pop", "remove", "symmetric_difference_update", "update")  # fmt: skip
-_NUMBER = ("real", "imag", "conjugate")
-_INT = (*_NUMBER, "bit_length", "bit_count", "numerator", "denominator", "as_integer_ratio")
-_FLOAT = (*_NUMBER, "as_integer_ratio", "is_integer", "hex", "fromhex")
-_FRACTION = (*_NUMBER, "numerator", "denominator", "limit_denominator", "as_integer_ratio",
-             "from_float", "from_decimal")  # fmt: skip
-_DECIMAL = (
-    *_NUMBER, "adjusted", "as_integer_ratio", "compare", "copy_abs", "copy_negate", "copy_sign",
-    "exp", "fma", "from_float", "is_finite", "is_infinite", "is_nan", "is_signed", "is_zero",
-    "ln", "log10", "max", "min", "normalize", "quantize", "sqrt", "to_integral",
-    "to_integral_value",
-)  # fmt: skip
-_DATE = ("year", "month", "day", "weekday", "isoweekday", "isoformat", "isocalendar",
-         "strftime", "replace", "toordinal", "ctime", "today", "fromordinal", "fromisoformat",
-         "fromisocalendar", "min", "max", "resolution")  # fmt: skip
-_TIME = ("hour", "minute", "second", "microsecond", "isoformat", "strftime", "replace",
-         "fromisoformat", "min", "max", "resolution")  # fmt: skip
-_DATETIME = (*_DATE, *_TIME, "date", "time", "now", "strptime", "combine", "timestamp")
-_TIMEDELTA = ("days", "seconds", "microseconds", "total_seconds", "min", "max", "resolution")
-_DEQUE = ("append", "appendleft", "clear", "copy", "count", "extend", "extendleft", "index",
-          "insert", "maxlen", "pop", "popleft", "remove", "reverse", "rotate")  # fmt: skip
-
-TYPE_ATTRS: dict[str, tuple[str, ...]] = {
-    "builtins.str": _STR,
-    "builtins.list": _LIST,
-    "builtins.dict": _DICT,
-    "builtins.set": _SET,
-    "builtins.frozenset": _FROZENSET,
-    "builtins.tuple": ("count", "index"),
-    "builtins.int": (*_INT, "from_bytes"),
-    "builtins.bool": _INT,
-    "builtins.float": _FLOAT,
-    "builtins.complex": _NUMBER,
-    "fractions.Fraction": _FRACTION,
-    "decimal.Decimal": _DECIMAL,
-    "datetime.date": _DATE,
-    "datetime.time": _TIME,
-    "datetime.datetime": _DATETIME,
-    "datetime.timedelta": _TIMEDELTA,
-    "collections.Counter": (*_DICT, "most_common", "elements", "subtract", "total"),
-    "collections.OrderedDict": (*_DICT, "move_to_end"),
-    "collections.defaultdict": _DICT,
-    "collections.deque": _DEQUE,
-    "itertools.chain": ("from_iterable",),
-}
-"""Attributes readable on instances of a type, and on the type itself (``str.lower``)."""
-
-EXCEPTION_ATTRS = ("args",)
-"""Attributes readable on exception instances (not ``__traceback__``, ``obj``, ``value``...)."""
-
-_MATH = (
-    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "comb",
-    "copysign", "cos", "cosh", "degrees", "dist", "e", "erf", "erfc", "exp", "exp2", "expm1",
-    "fabs", "factorial", "floor", "fmod", "frexp", "fsum", "gamma", "gcd", "hypot", "inf",
-    "isclose", "isfinite", "isinf", "isnan", "isqrt", "lcm", "ldexp", "lgamma", "log", "log10",
-    "log1p", "log2", "modf", "nan", "nextafter", "perm", "pi", "pow", "prod", "radians",
-    "remainder", "sin", "sinh", "sqrt", "tan", "tanh", "tau", "trunc", "ulp",
-)  # fmt: skip
-
-MODULE_ATTRS: dict[str, tuple[str, ...]] = {
-    "math": _MATH,
-    "fractions": ("Fraction",),
-    "decimal": (
-        "Decimal", "ROUND_CEILING", "ROUND_DOWN", "ROUND_FLOOR", "ROUND_HALF_DOWN",
-        "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP", "ROUND_05UP",
-    ),
-    "datetime": ("date", "datetime", "time", "timedelta", "MINYEAR", "MAXYEAR"),
-    "statistics": (
-        "fmean", "geometric_mean", "harmonic_mean", "mean", "median", "median_high",
-        "median_low", "mode", "multimode", "pstdev", "pvariance", "quantiles", "stdev",
-        "variance", "StatisticsError",
-    ),
-    "itertools": (
-        "accumulate", "chain", "combinations", "combinations_with_replacement", "compress",
-        "count", "cycle", "dropwhile", "filterfalse", "groupby", "islice", "pairwise",
-        "permutations", "product", "repeat", "starmap", "takewhile", "zip_longest",
-    ),
-    "functools": ("reduce", "cmp_to_key", "lru_cache", "cache"),
-    "collections": ("Counter", "OrderedDict", "defaultdict", "deque"),
-    "string": (
-        "ascii_letters", "ascii_lowercase", "ascii_uppercase", "capwords", "digits",
-        "hexdigits", "octdigits", "printable", "punctuation", "whitespace",
-    ),
-    "random": (
-        "choice", "choices", "gauss", "randint", "random", "randrange", "sample", "seed",
-        "shuffle", "uniform",
-    ),
-}  # fmt: skip
-"""Importable modules and the attributes their proxies expose. ``re`` is left out (ReDoS)."""
-
-ALLOWED_MODULES: frozenset[str] = frozenset(MODULE_ATTRS)
-
-ATTRIBUTE_NAMES: frozenset[str] = frozenset(
-    {name for names in TYPE_ATTRS.values() for name in names}
-    | {name for names in MODULE_ATTRS.values() for name in names}
-    | set(EXCEPTION_ATTRS)
-)
-"""Every attribute name a program may write; the run-time guard then checks the exact type."""
-
 
 # ------------------------------------------------------------------------------------ validation
 
@@ -270,7 +90,8 @@ def _check_identifier(name: str, what: str, where: tuple[int | None, int | None]
         msg = f"{what} {name!r}: names starting with an underscore are not allowed"
         raise PolicyViolation(msg, *where)
     if name in DENIED_NAMES:
-        raise PolicyViolation(f"{what} {name!r} is not allowed in the sandbox", *where)
+        msg = f"{what} {name!r} is not allowed in the sandbox"
+        raise PolicyViolation(msg, *where)
 
 
 def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> ast.Module:
@@ -294,7 +115,8 @@ def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> a
         msg = "the program is too deeply nested or too complex to parse"
         raise PolicyViolation(msg) from None
     except ValueError as err:  # e.g. null bytes, or an int literal over the digit limit
-        raise PolicyViolation(f"the program cannot be parsed: {err}") from None
+        msg = f"the program cannot be parsed: {err}"
+        raise PolicyViolation(msg) from None
 
 
 def validate_tree(tree: ast.Module, *, entry: str | None = None) -> None:
@@ -316,7 +138,8 @@ def validate_tree(tree: ast.Module, *, entry: str | None = None) -> None:
         count += 1
         where = _where(node, parent_where)
         if count > MAX_AST_NODES:
-            raise PolicyViolation(f"the program has more than {MAX_AST_NODES:,} syntax nodes")
+            msg = f"the program has more than {MAX_AST_NODES:,} syntax nodes"
+            raise PolicyViolation(msg)
         if depth > MAX_AST_DEPTH:
             msg = f"the program is nested more than {MAX_AST_DEPTH} levels deep"
             raise PolicyViolation(msg, *where)
@@ -333,7 +156,8 @@ def validate_tree(tree: ast.Module, *, entry: str | None = None) -> None:
 
 def _check_entry(tree: ast.Module, entry: str) -> None:
     if not entry.isidentifier() or entry.startswith("_") or entry in DENIED_NAMES:
-        raise PolicyViolation(f"the entry point {entry!r} is not an allowed function name")
+        msg = f"the entry point {entry!r} is not an allowed function name"
+        raise PolicyViolation(msg)
     defined = any(isinstance(n, ast.FunctionDef) and n.name == entry for n in tree.body)
     if not defined:
         msg = f"the program defines no top-level function {entry!r}: write `def {entry}(): ...`"
@@ -348,8 +172,9 @@ def _check_node(
 ) -> None:
     kind = type(node)
     if kind not in ALLOWED_NODES:
-        what = _REFUSED_SYNTAX.get(kind.__name__, f"{kind.__name__} syntax")
-        raise PolicyViolation(f"{what} is not allowed in the sandbox", *where)
+        what = REFUSED_SYNTAX.get(kind.__name__, f"{kind.__name__} syntax")
+        msg = f"{what} is not allowed in the sandbox"
+        raise PolicyViolation(msg, *where)
     if kind is ast.Name:
         _check_identifier(node.id, "name", where)
         if isinstance(node.ctx, ast.Load):
@@ -358,14 +183,17 @@ def _check_node(
             bound.add(node.id)
     elif kind is ast.Attribute:
         if not isinstance(node.ctx, ast.Load):
-            raise PolicyViolation(f"assigning or deleting attribute {node.attr!r}", *where)
+            msg = f"assigning or deleting attribute {node.attr!r}"
+            raise PolicyViolation(msg, *where)
         _check_identifier(node.attr, "attribute", where)
         if node.attr not in ATTRIBUTE_NAMES:
-            raise PolicyViolation(f"attribute {node.attr!r} is not on the allowlist", *where)
+            msg = f"attribute {node.attr!r} is not on the allowlist"
+            raise PolicyViolation(msg, *where)
     elif kind is ast.FunctionDef:
         _check_identifier(node.name, "function", where)
         if node.decorator_list:
-            raise PolicyViolation("decorators are not allowed in the sandbox", *where)
+            msg = "decorators are not allowed in the sandbox"
+            raise PolicyViolation(msg, *where)
         bound.add(node.name)
     elif kind is ast.arg:
         _check_identifier(node.arg, "argument", where)
@@ -383,7 +211,8 @@ def _check_node(
             bound.add(alias.asname or alias.name)
     elif kind is ast.ImportFrom:
         if node.level or node.module is None:
-            raise PolicyViolation("relative imports are not allowed in the sandbox", *where)
+            msg = "relative imports are not allowed in the sandbox"
+            raise PolicyViolation(msg, *where)
         _check_module(node.module, where)
         for alias in node.names:
             if alias.name not in MODULE_ATTRS[node.module]:
@@ -399,7 +228,8 @@ def _check_node(
             msg = "`**=` on an item; write `x[i] = x[i] ** y` instead"
             raise PolicyViolation(msg, *where)
     elif kind is ast.comprehension and node.is_async:
-        raise PolicyViolation("async comprehensions are not allowed in the sandbox", *where)
+        msg = "async comprehensions are not allowed in the sandbox"
+        raise PolicyViolation(msg, *where)
 
 
 def _check_module(name: str, where: tuple[int | None, int | None]) -> None:
@@ -418,7 +248,8 @@ def _check_constant(value: object, where: tuple[int | None, int | None]) -> None
             msg = f"string constants may not spell a dunder name ({found.group()!r})"
             raise PolicyViolation(msg, *where)
         return
-    raise PolicyViolation(f"{type(value).__name__} constants are not allowed", *where)
+    msg = f"{type(value).__name__} constants are not allowed"
+    raise PolicyViolation(msg, *where)
 
 
 def validate(
@@ -642,129 +473,3 @@ def _bits(value: Any) -> int:
     if type(numerator) is int and type(denominator) is int and type(value) is not float:
         return max(abs(numerator).bit_length(), denominator.bit_length())
     return 0
-
-
-# --------------------------------------------------------------------------------- plain results
-
-
-class ResultNotPlain(Exception):
-    """The entry function returned something that is not plain JSON-able data."""
-
-
-def to_plain(value: Any, max_size: int) -> Any:
-    """Convert a returned value to plain JSON data, checking exact types (no hooks run).
-
-    Rules: ``None``, ``bool``, ``int`` (up to about 1,000 digits), ``float`` and ``str`` pass as
-    they are; ``list``, ``tuple`` and ``deque`` become lists; ``dict``, ``Counter``,
-    ``OrderedDict`` and ``defaultdict`` with ``str`` keys become dicts; ``set`` and ``frozenset``
-    become sorted lists; ``Fraction`` and ``Decimal`` become an ``int`` when whole, else a
-    ``float``; ``date``, ``time`` and ``datetime`` become ISO-format strings. Anything else
-    (``timedelta``, ``complex``, functions, iterators, module proxies...) is refused.
-
-    Args:
-        value: What the entry function returned.
-        max_size: Rough cap on the JSON size, enforced while walking so that a huge result
-            stops early.
-
-    Raises:
-        ResultNotPlain: Naming the type that cannot be returned, or saying the result is too big.
-    """
-    walker = _Walker(_default_converters(), max_size)
-    return walker.walk(value, 0)
-
-
-class _Walker:
-    def __init__(self, table: dict[type, Callable[[Any], Any]], max_size: int) -> None:
-        self.table = table
-        self.budget = max_size
-
-    def spend(self, size: int) -> None:
-        self.budget -= size
-        if self.budget < 0:
-            raise ResultNotPlain("the result is larger than the output limit")
-
-    def walk(self, value: Any, depth: int) -> Any:
-        if depth > MAX_RESULT_DEPTH:
-            msg = f"the result is nested more than {MAX_RESULT_DEPTH} levels deep"
-            raise ResultNotPlain(msg)
-        cls = type(value)
-        self.spend(len(value) + 2 if cls is str else 4)
-        if value is None or cls in (bool, str, float):
-            return value
-        if cls is int:
-            if value.bit_length() > MAX_RESULT_INT_BITS:
-                msg = "the result has an int of more than about 1,000 digits; return str(n) instead"
-                raise ResultNotPlain(msg)
-            return value
-        kind = self.table.get(cls)
-        if kind is list:
-            return [self.walk(item, depth + 1) for item in value]
-        if kind is dict:
-            out = {}
-            for key, item in value.items():
-                if type(key) is not str:
-                    msg = f"dict keys in the result must be str, not {type(key).__name__}"
-                    raise ResultNotPlain(msg)
-                self.spend(len(key) + 4)
-                out[key] = self.walk(item, depth + 1)
-            return out
-        if kind is set:
-            items = [self.walk(item, depth + 1) for item in value]
-            try:
-                return sorted(items)
-            except TypeError:
-                msg = "a returned set mixes types that cannot be sorted; return a list instead"
-                raise ResultNotPlain(msg) from None
-        if kind is not None:
-            return self.walk(kind(value), depth + 1)
-        msg = (
-            f"the result contains a {cls.__name__} object, which is not plain data; return "
-            "None, bool, int, float, str, or a list or dict (str keys) of those"
-        )
-        raise ResultNotPlain(msg)
-
-
-def _fraction(value: Any) -> int | float:
-    if value.denominator == 1:
-        return value.numerator
-    try:
-        return float(value)
-    except OverflowError:
-        raise ResultNotPlain("a returned Fraction is too large for a float") from None
-
-
-def _decimal(value: Any) -> int | float:
-    if not value.is_finite():
-        return float(value)
-    if value.adjusted() > 1000:
-        raise ResultNotPlain("a returned Decimal has more than 1,000 digits; return str(d)")
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
-
-
-def _default_converters() -> dict[type, Callable[[Any], Any]]:
-    import collections
-    import datetime
-    import decimal
-    import fractions
-
-    def iso(value: Any) -> str:
-        return value.isoformat()
-
-    return {
-        list: list,
-        tuple: list,
-        collections.deque: list,
-        dict: dict,
-        collections.Counter: dict,
-        collections.OrderedDict: dict,
-        collections.defaultdict: dict,
-        set: set,
-        frozenset: set,
-        fractions.Fraction: _fraction,
-        decimal.Decimal: _decimal,
-        datetime.date: iso,
-        datetime.datetime: iso,
-        datetime.time: iso,
-    }

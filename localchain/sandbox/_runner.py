@@ -24,16 +24,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localchain.errors import SandboxError
-from localchain.sandbox import _policy
-from localchain.sandbox._errors import (
+from localchain.errors import (
+    ConfigError,
     ProgramMemoryError,
     ProgramOutputError,
     ProgramRefusedError,
     ProgramRuntimeError,
     ProgramSyntaxError,
     ProgramTimeoutError,
+    SandboxError,
 )
+from localchain.sandbox import _policy
 
 CHILD_PATH = Path(__file__).resolve().parent / "_child.py"
 STARTUP_TIMEOUT_S = 15.0
@@ -51,6 +52,9 @@ class SandboxLimits:
         memory_mb: Address-space limit of the child process, in MiB (at least 64).
         max_output_bytes: Cap on printed characters and, separately, on the JSON size of the result.
         max_source_chars: Cap on the program's size, checked before parsing.
+
+    Raises:
+        ConfigError: A limit is out of its range (the message names it and the range).
     """
 
     timeout_s: float = 5.0
@@ -62,13 +66,19 @@ class SandboxLimits:
         checks = [
             (0 < self.timeout_s <= 3600, "timeout_s must be in (0, 3600]"),
             (64 <= self.memory_mb <= 65_536, "memory_mb must be between 64 and 65536"),
-            (1 <= self.max_output_bytes <= 100_000_000, "max_output_bytes must be >= 1"),
-            (1 <= self.max_source_chars <= 10_000_000, "max_source_chars must be >= 1"),
+            (
+                1 <= self.max_output_bytes <= 100_000_000,
+                "max_output_bytes must be between 1 and 100000000",
+            ),
+            (
+                1 <= self.max_source_chars <= 10_000_000,
+                "max_source_chars must be between 1 and 10000000",
+            ),
         ]
         for ok, message in checks:
             if not ok:
                 msg = f"Invalid SandboxLimits: {message} (got {self})."
-                raise ValueError(msg)
+                raise ConfigError(msg)
 
 
 @dataclass(frozen=True)

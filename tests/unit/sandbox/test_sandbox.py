@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from localchain.errors import SandboxError
+from localchain.errors import ConfigError, SandboxError
 from localchain.sandbox import (
+    ALLOWED_MODULES,
     ProgramMemoryError,
     ProgramOutputError,
     ProgramRefusedError,
@@ -20,6 +21,7 @@ from localchain.sandbox import (
     ProgramSyntaxError,
     ProgramTimeoutError,
     SandboxLimits,
+    _allowlist,
     _policy,
     _runner,
     arun_program,
@@ -227,7 +229,8 @@ def no_child(monkeypatch):
     """Fail if a sandbox process would start: refusals must happen in the parent."""
 
     def forbid(*args, **kwargs):
-        raise AssertionError("a refused program must not start a process")
+        msg = "a refused program must not start a process"
+        raise AssertionError(msg)
 
     monkeypatch.setattr(_runner.subprocess, "Popen", forbid)
 
@@ -304,14 +307,20 @@ DANGEROUS_ATTRIBUTES = {
 
 
 def test_attribute_allowlist_has_no_dangerous_names():
-    assert DANGEROUS_ATTRIBUTES.isdisjoint(_policy.ATTRIBUTE_NAMES)
-    assert not any(name.startswith("_") for name in _policy.ATTRIBUTE_NAMES)
+    assert DANGEROUS_ATTRIBUTES.isdisjoint(_allowlist.ATTRIBUTE_NAMES)
+    assert not any(name.startswith("_") for name in _allowlist.ATTRIBUTE_NAMES)
 
 
 def test_builtins_allowlist_has_no_dangerous_names():
-    assert _policy.SAFE_BUILTINS.isdisjoint(_policy.DENIED_NAMES)
+    assert _allowlist.SAFE_BUILTINS.isdisjoint(_allowlist.DENIED_NAMES)
     for name in ("eval", "exec", "getattr", "type", "object", "open", "format", "vars"):
-        assert name not in _policy.SAFE_BUILTINS
+        assert name not in _allowlist.SAFE_BUILTINS
+
+
+def test_policy_enforces_the_allowlist_tables():
+    assert _policy.ATTRIBUTE_NAMES is _allowlist.ATTRIBUTE_NAMES
+    assert _policy.MODULE_ATTRS is _allowlist.MODULE_ATTRS
+    assert frozenset(_allowlist.MODULE_ATTRS) == ALLOWED_MODULES
 
 
 @pytest.fixture(scope="module")
@@ -484,6 +493,37 @@ def test_child_run_directly_refuses_and_speaks_only_json():
     frame = json.loads(proc.stdout)
     assert frame["status"] == "refused"
     assert "'os'" in frame["reason"]
+
+
+def test_child_loads_only_the_stdlib_and_its_policy_files():
+    """The child imports no localchain package ``__init__``, no errors module, no third party."""
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('child', {str(_runner.CHILD_PATH)!r})\n"
+        "child = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(child)\n"
+        "policy = child._load('_policy')\n"
+        "child._load('_results')\n"
+        "policy.Runtime(max_output_chars=10)\n"
+        "names = [n for n in sys.modules if n.split('.')[0] in "
+        "('localchain', 'langchain_core', 'pydantic')]\n"
+        "print(json.dumps(sorted(names)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code],
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(proc.stdout) == [
+        "localchain",
+        "localchain.sandbox",
+        "localchain.sandbox._allowlist",
+        "localchain.sandbox._policy",
+        "localchain.sandbox._results",
+    ]
 
 
 def test_child_starts_fresh_isolated_interpreter(monkeypatch):
@@ -759,10 +799,12 @@ def test_limits_object_and_overrides():
     assert (
         run_program(solution("return 'x' * 100"), limits=limits, max_output_bytes=500) == "x" * 100
     )
-    with pytest.raises(ValueError, match="memory_mb"):
+    with pytest.raises(ConfigError, match="memory_mb must be between 64 and 65536"):
         SandboxLimits(memory_mb=1)
-    with pytest.raises(ValueError, match="timeout_s"):
+    with pytest.raises(ConfigError, match="timeout_s"):
         SandboxLimits(timeout_s=0)
+    with pytest.raises(ValueError, match="max_output_bytes must be between 1 and"):
+        SandboxLimits(max_output_bytes=0)  # ConfigError is a ValueError: old callers still work
 
 
 def test_arguments_must_be_plain_data(no_child):
