@@ -60,7 +60,7 @@ MODELS_RANKS = {
     "quantization": 0,
     "constrained": 0,
     "tool_calling": 0,
-    "chat_format": 0,
+    "chat_format": 1,
     "fake": 0,
     "loading": 1,
     "adapters": 2,

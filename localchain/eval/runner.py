@@ -1,13 +1,14 @@
 """Score a base model and base+adapter side by side on a jsonl set.
 
-:func:`evaluate` renders each record's prompt as ``ChatLocal`` does, generates greedily in
-batches through :func:`localchain.models.generation.generate` (one batch can mix base rows and
-adapter rows), and scores the outputs with :mod:`localchain.eval.metrics`. The result is an
-:class:`EvalReport`, printable as a table and writable as JSON.
+:func:`evaluate` renders each record's prompt as ``ChatLocal`` does
+(:func:`localchain.models.chat_format.format_chat`), generates greedily in batches through the
+model layer's one decode loop (:func:`localchain.models.generation.generate`), and scores the
+outputs with :mod:`localchain.eval.metrics`. One call gives the base and base+adapter, as an
+:class:`EvalReport` printable as a table and writable as JSON.
 
 LoRA adapters are attached to the shared loaded model (``loaded.adapters``). Prompt-tuning
-adapters are not LoRA, so the adapter manager refuses them; they are scored on a private copy of
-the base wrapped in a peft ``PeftModel`` and generated with peft's ``generate``.
+adapters add no layers: their learned embeddings (``prompt_embeddings`` in the adapter's
+safetensors) are read and put before each prompt as virtual tokens by the same decode loop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,8 +25,10 @@ from localchain.errors import AdapterError, ConfigError
 from localchain.eval.metrics import METRICS, score
 
 if TYPE_CHECKING:
+    import torch
+
+    from localchain.datasets.records import Example
     from localchain.models.loading import LoadedModel
-    from localchain.tuning.data import Example
 
 _SAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -138,6 +140,7 @@ def evaluate(
     template: str | None = None,
     system: str | None = None,
     reload_adapter: bool = True,
+    data_label: str | None = None,
 ) -> EvalReport:
     """Generate for every example with the base model and/or base+adapter, and score.
 
@@ -151,10 +154,12 @@ def evaluate(
         limit: Score only the first ``limit`` examples.
         device: "auto", "cpu" or "cuda[:N]".
         quantization: Quantization for the base, as in ``load_model``.
-        template: Prompt template for prompt/completion records (see ``tuning.data.TEMPLATES``).
+        template: Prompt template for prompt/completion records (see
+            ``localchain.datasets.TEMPLATES``).
         system: System message put first in every prompt.
         reload_adapter: Detach an attached adapter of the same name first, so the files on disk
             are what gets scored (they may have been retrained).
+        data_label: How the report names the data (default: the file, or "examples").
 
     Returns:
         The report, one :class:`EvalResult` per model, base first.
@@ -163,14 +168,16 @@ def evaluate(
         ConfigError: Bad data (naming the line) or settings.
         AdapterError: The adapter cannot be found or does not fit the base.
     """
+    from localchain.datasets.records import load_examples
+    from localchain.models.chat_format import format_chat
     from localchain.models.loading import LoadedModel, load_model
-    from localchain.tuning.data import load_examples
 
     if isinstance(data, str | os.PathLike):
         examples = load_examples(data, template=template, system=system)
         source = str(data)
     else:
         examples, source = list(data), "examples"
+    source = data_label or source
     if limit is not None:
         examples = examples[:limit]
     if not examples:
@@ -179,14 +186,12 @@ def evaluate(
     if adapter is None and not include_base:
         msg = "Nothing to evaluate: pass an adapter, or include_base=True."
         raise ConfigError(msg)
+    located = _locate_adapter(adapter) if adapter is not None else None  # fail before any work
     if isinstance(base, LoadedModel):
         loaded = base
     else:
         loaded = load_model(base, device=device, quantization=quantization)  # type: ignore[arg-type]
-    from localchain.models.engines.transformers import TransformersEngine
-
-    engine = TransformersEngine(loaded)
-    prompts = [engine.format_chat(example.messages) for example in examples]
+    prompts = [format_chat(loaded.tokenizer, loaded.kind, e.messages) for e in examples]
     references = [example.completion for example in examples]
     if max_new_tokens is None:
         longest = max(
@@ -199,20 +204,15 @@ def evaluate(
             loaded, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
         )
         results.append(EvalResult("base", None, score(outputs, references), outputs))
-    if adapter is not None:
-        directory, name, peft_type = _locate_adapter(adapter)
-        if peft_type == "LORA":
-            if reload_adapter and name in loaded.adapters.names():
-                loaded.adapters.remove(name)
-            if name not in loaded.adapters.names():
-                loaded.adapters.add(name, directory)
-            outputs = generate_texts(
-                loaded, prompts, adapter=name, max_new_tokens=max_new_tokens, batch_size=batch_size
-            )
-        else:
-            outputs = generate_with_peft_model(
-                loaded, directory, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
-            )
+    if located is not None:
+        name, outputs = _adapter_outputs(
+            loaded,
+            located,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            reload_adapter=reload_adapter,
+        )
         results.append(EvalResult(f"base+{name}", name, score(outputs, references), outputs))
     return EvalReport(
         base=loaded.name,
@@ -225,15 +225,64 @@ def evaluate(
     )
 
 
+def _adapter_outputs(
+    loaded: LoadedModel,
+    located: tuple[Path, str, dict[str, Any]],
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    reload_adapter: bool,
+) -> tuple[str, list[str]]:
+    """(label name, outputs) of base+adapter; the shared model is left as it was found."""
+    directory, name, adapter_config = located
+    peft_type = adapter_config.get("peft_type")
+    if peft_type == "PROMPT_TUNING":
+        prefix = load_prompt_embeddings(directory, loaded)
+        outputs = generate_texts(
+            loaded, prompts, prefix=prefix, max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
+        return name, outputs
+    if peft_type != "LORA":
+        msg = (
+            f"Adapter {directory} is a {peft_type} adapter; evaluation runs LoRA and "
+            "prompt-tuning adapters (what `localchain tune` trains)."
+        )
+        raise AdapterError(msg)
+    was_attached = name in loaded.adapters.names()
+    if was_attached and reload_adapter:
+        loaded.adapters.remove(name)
+    if name not in loaded.adapters.names():
+        loaded.adapters.add(name, directory)
+    try:
+        outputs = generate_texts(
+            loaded, prompts, adapter=name, max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
+    finally:
+        if not was_attached:
+            loaded.adapters.remove(name)
+    return name, outputs
+
+
 def generate_texts(
     loaded: LoadedModel,
     prompts: Sequence[str],
     *,
     adapter: str | None = None,
+    prefix: torch.Tensor | None = None,
     max_new_tokens: int = 64,
     batch_size: int = 8,
 ) -> list[str]:
-    """Greedy outputs for chat-formatted prompts, batched, with an optional attached adapter."""
+    """Greedy outputs for chat-formatted prompts, batched, through the one decode loop.
+
+    Args:
+        loaded: The loaded base model.
+        prompts: Prompts already rendered with ``format_chat``.
+        adapter: An attached LoRA adapter's name, or None for the base.
+        prefix: Learned prompt embeddings (prompt tuning) put before every prompt.
+        max_new_tokens: Tokens generated per prompt.
+        batch_size: Prompts per batch.
+    """
     from localchain.models.generation import GenerationConfig, generate
 
     config = GenerationConfig(max_new_tokens=max_new_tokens, truncation="left")
@@ -246,84 +295,94 @@ def generate_texts(
             config,
             adapters=[adapter] * len(chunk),
             add_special_tokens=loaded.kind != "causal",  # as ChatLocal: the template has them
+            prefix_embeddings=None if prefix is None else [prefix] * len(chunk),
         )
         outputs.extend(c.text.strip() for c in completions)
     return outputs
 
 
-def generate_with_peft_model(
-    loaded: LoadedModel,
-    directory: Path,
-    prompts: Sequence[str],
-    *,
-    max_new_tokens: int = 64,
-    batch_size: int = 8,
-) -> list[str]:
-    """Greedy outputs through peft's ``generate`` for adapters the adapter manager refuses.
+def load_prompt_embeddings(directory: str | os.PathLike[str], loaded: LoadedModel) -> torch.Tensor:
+    """The learned virtual-token embeddings of a peft prompt-tuning adapter, for ``loaded``.
 
-    Prompt tuning prepends learned embeddings, which localchain's decode loop does not do, so
-    a private copy of the base is wrapped in a ``PeftModel`` (the shared model is untouched).
+    peft saves them as ``prompt_embeddings`` (one block of ``num_virtual_tokens`` rows per
+    transformer submodule: two for seq2seq models). Generation uses the first block, on the
+    decoder's input or the encoder's, as peft's own ``generate`` does.
+
+    Args:
+        directory: The adapter directory (``adapter_config.json`` and its weights).
+        loaded: The base it is used with (checked against the embedding width).
+
+    Returns:
+        A ``(num_virtual_tokens, hidden_size)`` tensor on the CPU.
+
+    Raises:
+        AdapterError: The files are missing or unreadable, or the adapter fits another base.
     """
     import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
-    auto_cls = AutoModelForSeq2SeqLM if loaded.kind == "seq2seq" else AutoModelForCausalLM
-    base = auto_cls.from_pretrained(loaded.model_path, dtype=loaded.dtype, local_files_only=True)
-    model = PeftModel.from_pretrained(base, str(directory)).to(loaded.device)
-    model.eval()
-    tokenizer = loaded.tokenizer
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else loaded.eos_token_ids[0]
-    outputs: list[str] = []
-    with torch.inference_mode():
-        for start in range(0, len(prompts), batch_size):
-            chunk = prompts[start : start + batch_size]
-            encoded = [
-                tokenizer(p, add_special_tokens=loaded.kind != "causal")["input_ids"] for p in chunk
-            ]
-            width = max(len(ids) for ids in encoded)
-            left = loaded.kind == "causal"  # decoders continue from the right edge
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, row in enumerate(encoded):
-                span = slice(width - len(row), width) if left else slice(0, len(row))
-                ids[i, span] = torch.tensor(row, dtype=torch.long)
-                mask[i, span] = 1
-            with warnings.catch_warnings():  # peft ignores position ids, and says so each call
-                warnings.filterwarnings("ignore", message="Position ids are not supported")
-                generated = model.generate(
-                    input_ids=ids.to(loaded.device),
-                    attention_mask=mask.to(loaded.device),
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=pad,
-                    eos_token_id=loaded.eos_token_ids,
-                )
-            if left and generated.shape[1] > width:
-                generated = generated[:, width:]
-            outputs.extend(
-                tokenizer.decode(row, skip_special_tokens=True).strip() for row in generated
+    folder = Path(directory)
+    config = _adapter_config(folder)
+    safetensors_file, bin_file = (folder / f"adapter_model.{ext}" for ext in ("safetensors", "bin"))
+    try:
+        if safetensors_file.is_file():
+            from safetensors.torch import load_file
+
+            state = load_file(str(safetensors_file))
+        elif bin_file.is_file():
+            state = torch.load(bin_file, map_location="cpu", weights_only=True)
+        else:
+            msg = (
+                f"Prompt-tuning adapter {folder} has no adapter_model.safetensors or "
+                "adapter_model.bin; save it again with save_pretrained."
             )
-    return outputs
+            raise AdapterError(msg)
+    except (OSError, RuntimeError) as err:
+        msg = f"Cannot read the weights of adapter {folder} ({err}); save it again."
+        raise AdapterError(msg) from err
+    embeddings = state.get("prompt_embeddings")
+    if embeddings is None:
+        msg = (
+            f"Adapter {folder} has no 'prompt_embeddings' tensor (it holds "
+            f"{', '.join(sorted(state)) or 'nothing'}); is it a peft prompt-tuning adapter?"
+        )
+        raise AdapterError(msg)
+    count = int(config.get("num_virtual_tokens") or embeddings.shape[0])
+    hidden = loaded.model.get_input_embeddings().embedding_dim
+    if embeddings.dim() != 2 or embeddings.shape[0] < count or embeddings.shape[1] != hidden:
+        msg = (
+            f"Prompt-tuning adapter {folder} holds embeddings of shape "
+            f"{tuple(embeddings.shape)}, but {loaded.name!r} needs ({count}, {hidden}): it was "
+            "trained on another base model."
+        )
+        raise AdapterError(msg)
+    return embeddings[:count]
 
 
-def _locate_adapter(adapter: str | os.PathLike[str]) -> tuple[Path, str, str]:
-    """(directory, name to attach it under, peft type) for an adapter name or directory."""
+def _locate_adapter(adapter: str | os.PathLike[str]) -> tuple[Path, str, dict[str, Any]]:
+    """(directory, name to attach it under, adapter_config.json) for a name or directory."""
     from localchain.models.adapters import find_adapter
 
     directory = find_adapter(adapter)
-    config_file = directory / "adapter_config.json"
-    try:
-        peft_type = str(json.loads(config_file.read_text(encoding="utf-8")).get("peft_type"))
-    except (OSError, json.JSONDecodeError) as err:
-        msg = f"Adapter {directory} has no readable adapter_config.json ({err}); save it again."
-        raise AdapterError(msg) from err
+    config = _adapter_config(directory)
     text = str(adapter)
     if Path(text).expanduser().is_dir():
         name = _SAFE_RE.sub("-", directory.name).strip("-") or "adapter"
     else:
         name = text
-    return directory, name, peft_type
+    return directory, name, config
+
+
+def _adapter_config(directory: Path) -> dict[str, Any]:
+    config_file = directory / "adapter_config.json"
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        msg = f"Adapter {directory} has no readable adapter_config.json ({err}); save it again."
+        raise AdapterError(msg) from err
+    if not isinstance(config, dict):
+        msg = f"Adapter {directory}: adapter_config.json is not a JSON object; save it again."
+        raise AdapterError(msg)
+    return config
 
 
 def _fmt(metric: str, value: float, *, sign: bool = False) -> str:
@@ -331,4 +390,4 @@ def _fmt(metric: str, value: float, *, sign: bool = False) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
-__all__ = ["EvalReport", "EvalResult", "evaluate", "generate_texts", "generate_with_peft_model"]
+__all__ = ["EvalReport", "EvalResult", "evaluate", "generate_texts", "load_prompt_embeddings"]

@@ -4,6 +4,10 @@ The loop is written out (rather than calling ``model.generate``) so that a batch
 forward pass per step with per-row adapters, stop sequences of any length end each row as soon as
 they appear, streaming needs no thread, and each request owns its own state (sampling generator,
 cache, constraint) so the same model can serve several requests.
+
+Rows may start with learned prompt embeddings (prompt tuning's virtual tokens): the first step
+then feeds ``inputs_embeds`` (the row's prefix, then its prompt's token embeddings), with the
+mask and positions covering the prefix; for seq2seq models the prefix goes on the encoder side.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def generate(
     adapters: Sequence[str | None] | None = None,
     logits_processor: LogitsProcessor | None = None,
     add_special_tokens: bool = True,
+    prefix_embeddings: Sequence[torch.Tensor | None] | None = None,
 ) -> list[Completion]:
     """Generate a completion for each prompt, the whole batch in one pass per step.
 
@@ -74,9 +79,13 @@ def generate(
         adapters: One adapter name (or None for the base) per prompt.
         logits_processor: Called as ``processor(ids, scores)`` before each token is chosen.
         add_special_tokens: Let the tokenizer add BOS/EOS markers (off for chat-templated text).
+        prefix_embeddings: One ``(virtual_tokens, hidden_size)`` tensor (or None) per prompt:
+            learned prompt embeddings put before that row's prompt (prompt tuning). They take
+            room in the context window like prompt tokens.
 
     Raises:
         ContextLengthError: A prompt does not fit the context window (and truncation="error").
+        ConfigError: The adapter or prefix lists do not match the prompts.
     """
     completions: list[Completion | None] = [None] * len(prompts)
     for event in stream_batch(
@@ -86,6 +95,7 @@ def generate(
         adapters=adapters,
         logits_processor=logits_processor,
         add_special_tokens=add_special_tokens,
+        prefix_embeddings=prefix_embeddings,
     ):
         if event.done:
             completions[event.index] = event.completion
@@ -120,8 +130,12 @@ def stream_batch(
     adapters: Sequence[str | None] | None = None,
     logits_processor: LogitsProcessor | None = None,
     add_special_tokens: bool = True,
+    prefix_embeddings: Sequence[torch.Tensor | None] | None = None,
 ) -> Iterator[StreamEvent]:
-    """Generate for several prompts in one batch, yielding text pieces as they are decoded."""
+    """Generate for several prompts in one batch, yielding text pieces as they are decoded.
+
+    Takes the arguments of :func:`generate`.
+    """
     import torch
 
     config = config or GenerationConfig()
@@ -130,15 +144,18 @@ def stream_batch(
     if adapters is not None and len(adapters) != len(prompts):
         msg = f"Got {len(adapters)} adapter names for {len(prompts)} prompts; give one per prompt."
         raise ConfigError(msg)
+    prefixes = _check_prefixes(lm, prefix_embeddings, len(prompts))
+    reserved = [0 if p is None else int(p.shape[0]) for p in prefixes or [None] * len(prompts)]
     encoded = [_encode(lm, p, add_special_tokens) for p in prompts]
-    encoded = [_fit_window(lm, ids, config, i) for i, ids in enumerate(encoded)]
+    encoded = [_fit_window(lm, ids, config, i, reserved[i]) for i, ids in enumerate(encoded)]
     rows = [
         _Row(
-            prompt_tokens=len(ids), max_new=min(config.max_new_tokens, lm.context_length - len(ids))
+            prompt_tokens=len(ids),
+            max_new=min(config.max_new_tokens, lm.context_length - len(ids) - extra),
         )
         if lm.kind == "causal"
         else _Row(prompt_tokens=len(ids), max_new=config.max_new_tokens)
-        for ids in encoded
+        for ids, extra in zip(encoded, reserved, strict=True)
     ]
     forward_kwargs = _adapter_kwargs(lm, adapters, len(prompts))
     generator = None
@@ -156,7 +173,7 @@ def stream_batch(
     # Inference mode is per thread, and a caller (LangChain's async streaming) may resume this
     # generator on another thread between events: so every tensor step enters it afresh and
     # no ``yield`` happens inside it.
-    steps = step_fn(lm, encoded, forward_kwargs)
+    steps = step_fn(lm, encoded, forward_kwargs, prefixes)
     with torch.inference_mode():
         scores, history = next(steps)
     while True:
@@ -226,21 +243,50 @@ def _encode(lm: LoadedModel, prompt: str, add_special_tokens: bool) -> list[int]
     return list(lm.tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"])
 
 
-def _fit_window(lm: LoadedModel, ids: list[int], config: GenerationConfig, index: int) -> list[int]:
-    limit = lm.context_length - 1 if lm.kind == "causal" else lm.context_length
+def _fit_window(
+    lm: LoadedModel, ids: list[int], config: GenerationConfig, index: int, reserved: int = 0
+) -> list[int]:
+    """The prompt's ids, fitted to the window less ``reserved`` positions (virtual tokens)."""
+    limit = (lm.context_length - 1 if lm.kind == "causal" else lm.context_length) - reserved
     if len(ids) <= limit:
         return ids
-    if config.truncation == "left":
+    prefix = f" after {reserved} virtual tokens" if reserved else ""
+    if config.truncation == "left" and limit >= 1:
         keep = (
             max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
         )
         return ids[-keep:]
     msg = (
-        f"Prompt {index} has {len(ids)} tokens but {lm.name!r} has a context window of "
+        f"Prompt {index} has {len(ids)} tokens{prefix} but {lm.name!r} has a context window of "
         f"{lm.context_length} tokens; shorten it, or pass truncation='left' to drop the oldest "
         "tokens."
     )
     raise ContextLengthError(msg)
+
+
+def _check_prefixes(
+    lm: LoadedModel, prefixes: Sequence[torch.Tensor | None] | None, batch: int
+) -> list[torch.Tensor | None] | None:
+    """Check one ``(n, hidden_size)`` prefix (or None) per prompt; None when no row has one."""
+    if prefixes is None:
+        return None
+    if len(prefixes) != batch:
+        msg = (
+            f"Got {len(prefixes)} prefix embeddings for {batch} prompts; give one tensor (or "
+            "None) per prompt."
+        )
+        raise ConfigError(msg)
+    if all(p is None for p in prefixes):
+        return None
+    hidden = lm.model.get_input_embeddings().embedding_dim
+    for index, prefix in enumerate(prefixes):
+        if prefix is not None and (prefix.dim() != 2 or prefix.shape[-1] != hidden):
+            msg = (
+                f"Prefix embeddings {index} have shape {tuple(prefix.shape)}; {lm.name!r} needs "
+                f"(virtual_tokens, {hidden}): was the prompt-tuning adapter trained on this base?"
+            )
+            raise ConfigError(msg)
+    return list(prefixes)
 
 
 def _adapter_kwargs(
@@ -269,19 +315,58 @@ def _cache_of(output: Any) -> Any:
     return cache if cache is not None else output.past_key_values
 
 
-def _causal_steps(
-    lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
-) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
+def _first_inputs(
+    lm: LoadedModel,
+    encoded: list[list[int]],
+    prefixes: list[torch.Tensor | None] | None,
+    *,
+    left: bool,
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """The padded prompt ids, the attention mask, and the first forward's inputs.
+
+    Decoders pad on the left (every row ends at the same column), encoders on the right.
+    Without prefixes the inputs are the ids; with them, ``inputs_embeds`` holding each row's
+    prefix followed by its token embeddings, and a mask (wider than the ids) covering both.
+    """
     import torch
 
     device, pad = lm.device, _pad_id(lm)
     width = max(len(ids) for ids in encoded)
     input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
     mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for i, ids in enumerate(encoded):  # left padding: every row ends at the same column
-        input_ids[i, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
-        mask[i, width - len(ids) :] = 1
+    for i, ids in enumerate(encoded):
+        span = slice(width - len(ids), width) if left else slice(0, len(ids))
+        input_ids[i, span] = torch.tensor(ids, dtype=torch.long)
+        mask[i, span] = 1
     input_ids, mask = input_ids.to(device), mask.to(device)
+    if prefixes is None:
+        return input_ids, mask, {"input_ids": input_ids}
+    embed = lm.model.get_input_embeddings()
+    tokens = embed(input_ids)
+    lengths = [len(ids) + (0 if p is None else p.shape[0]) for ids, p in zip(encoded, prefixes)]
+    full = max(lengths)
+    embeds = embed(torch.full((len(encoded), full), pad, dtype=torch.long, device=device))
+    full_mask = torch.zeros((len(encoded), full), dtype=torch.long, device=device)
+    for i, (ids, prefix) in enumerate(zip(encoded, prefixes, strict=True)):
+        own = tokens[i, width - len(ids) :] if left else tokens[i, : len(ids)]
+        if prefix is not None:
+            own = torch.cat([prefix.to(device=device, dtype=tokens.dtype), own])
+        span = slice(full - len(own), full) if left else slice(0, len(own))
+        embeds[i, span] = own
+        full_mask[i, span] = 1
+    return input_ids, full_mask, {"inputs_embeds": embeds}
+
+
+def _causal_steps(
+    lm: LoadedModel,
+    encoded: list[list[int]],
+    forward_kwargs: dict[str, Any],
+    prefixes: list[torch.Tensor | None] | None = None,
+) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
+    import torch
+
+    device = lm.device
+    history, mask, inputs = _first_inputs(lm, encoded, prefixes, left=True)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     # Without padding the model's own causal mask is enough, and attention skips the mask
     # tensor entirely (a faster kernel path on the CPU).
@@ -290,12 +375,10 @@ def _causal_steps(
     extra = dict(forward_kwargs)
     if "logits_to_keep" in inspect.signature(_base(lm.model).forward).parameters:
         extra["logits_to_keep"] = 1
-    history = input_ids
     cache = None
-    step_ids = input_ids
     while True:
         out = lm.model(
-            input_ids=step_ids,
+            **inputs,
             attention_mask=mask if padded else None,
             position_ids=positions,
             use_cache=True,
@@ -313,23 +396,21 @@ def _causal_steps(
             )
             cache.batch_select_indices(rows_kept)
             extra = _select_adapters(extra, keep)
+        inputs = {"input_ids": step_ids}
         history = torch.cat([history, step_ids], dim=-1)
         mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
 
 
 def _seq2seq_steps(
-    lm: LoadedModel, encoded: list[list[int]], forward_kwargs: dict[str, Any]
+    lm: LoadedModel,
+    encoded: list[list[int]],
+    forward_kwargs: dict[str, Any],
+    prefixes: list[torch.Tensor | None] | None = None,
 ) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
     import torch
 
     device, pad = lm.device, _pad_id(lm)
-    width = max(len(ids) for ids in encoded)
-    input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for i, ids in enumerate(encoded):
-        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        mask[i, : len(ids)] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
+    _, mask, inputs = _first_inputs(lm, encoded, prefixes, left=False)
     start = lm.model.config.decoder_start_token_id
     start = pad if start is None else int(start)
     decoder_ids = torch.full((len(encoded), 1), start, dtype=torch.long, device=device)
@@ -337,7 +418,7 @@ def _seq2seq_steps(
     # The first step runs the encoder through the full forward (so per-row adapters apply to
     # the encoder too); later steps reuse its output.
     out = lm.model(
-        input_ids=input_ids,
+        **inputs,
         attention_mask=mask,
         decoder_input_ids=decoder_ids,
         use_cache=True,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from localchain._cache import cache_dir
 from localchain.errors import ConfigError, UnsupportedOnDeviceError
-from localchain.models.registry import ModelKind, ResolvedModel, resolve_model
+from localchain.models.registry import ModelKind, ResolvedModel, model_class, resolve_model
 from localchain.models.settings import DTYPES, QuantizationName, check_device_name
 
 if TYPE_CHECKING:
@@ -259,10 +259,10 @@ def converted_gguf_dir(resolved: ResolvedModel) -> Path:
 def _load(
     resolved: ResolvedModel, device: torch.device, dtype: torch.dtype, quantization: str | None
 ) -> LoadedModel:
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     path = converted_gguf_dir(resolved) if resolved.gguf_file else resolved.path
-    auto_cls = AutoModelForSeq2SeqLM if resolved.kind == "seq2seq" else AutoModelForCausalLM
+    auto_cls = model_class(resolved.kind)
     kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": True}
     if quantization is not None and device.type == "cuda":
         from localchain.models.quantization import bitsandbytes_config

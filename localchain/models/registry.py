@@ -13,11 +13,36 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from localchain.errors import ModelNotFoundError
+from localchain.errors import ConfigError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
 
 ModelKind = Literal["causal", "seq2seq"]
+
+
+def model_class(kind: ModelKind) -> type[_BaseAutoModelClass]:
+    """The transformers auto class that loads a checkpoint of this kind.
+
+    Args:
+        kind: "causal" (decoder-only) or "seq2seq" (encoder-decoder).
+
+    Returns:
+        ``AutoModelForCausalLM`` or ``AutoModelForSeq2SeqLM``.
+
+    Raises:
+        ConfigError: The kind is neither.
+    """
+    import transformers  # lazy: the registry is read without loading torch
+
+    if kind == "causal":
+        return transformers.AutoModelForCausalLM
+    if kind == "seq2seq":
+        return transformers.AutoModelForSeq2SeqLM
+    msg = f"Unknown model kind {kind!r}; use 'causal' (decoder-only) or 'seq2seq'."
+    raise ConfigError(msg)
 
 
 @dataclass(frozen=True)

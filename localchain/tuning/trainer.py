@@ -1,26 +1,29 @@
 """Tune a local model with LoRA, QLoRA or prompt tuning, from a jsonl file to a served adapter.
 
-:func:`tune` runs the whole pipeline: check the method against the device (before any work),
-read and check the data, load the base, score it on the validation split, train a peft adapter
-with the transformers ``Trainer`` (gradient accumulation, lr schedule, mixed precision where the
-device allows, checkpoints to resume from, early stopping on validation loss, a progress bar),
-save the adapter with a ``localchain_adapter.json`` metadata file and a loss plot, register it so
-``ChatLocal(model=base, adapter=name)`` and ``localchain chat --adapter name`` use it at once,
-and score base+adapter on the same validation examples.
+:func:`tune` runs the whole pipeline, top to bottom: check the method against the device (before
+any work), read and check the data (:mod:`localchain.datasets`), load the base, encode the
+records (:mod:`localchain.tuning.data`), wrap a private copy of the base with peft
+(:mod:`localchain.tuning.peft_model`), train it with the transformers ``Trainer``
+(:mod:`localchain.tuning.hf_trainer`: gradient accumulation, lr schedule, mixed precision where
+the device allows, checkpoints to resume from, early stopping on validation loss, a progress
+bar), save the adapter with a ``localchain_adapter.json`` metadata file and a loss plot,
+register it so ``ChatLocal(model=base, adapter=name)`` and ``localchain chat --adapter name``
+use it at once, and score base and base+adapter on the validation examples in one
+:func:`localchain.eval.evaluate` call.
 
 It runs unchanged under ``accelerate launch`` (DDP): the ``Trainer`` picks the process group up
 from the environment, and only the main process evaluates, saves and registers. FSDP works
 through ``accelerate config`` the same way (LoRA weights are gathered when saving).
 
 Prompt-tuning adapters are saved and scored but not registered: the adapter manager serves LoRA
-only. Score them with ``localchain eval --adapter DIR`` (a peft ``PeftModel`` copy of the base).
+only. Score them with ``localchain eval --adapter DIR`` (the decode loop puts their learned
+embeddings before each prompt).
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import math
 import os
 import shutil
 import sys
@@ -33,15 +36,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localchain._cache import cache_dir
+from localchain.datasets.records import Example, file_sha256, load_examples, split_examples
 from localchain.errors import ConfigError, MissingDependencyError, UnsupportedOnDeviceError
-from localchain.tuning.config import DEFAULT_TARGET_MODULES, MLP_MODULES, TuneConfig, build_config
-from localchain.tuning.data import (
-    Example,
-    PadCollator,
-    encode_examples,
-    file_sha256,
-    load_examples,
-    split_examples,
+from localchain.tuning.config import TuneConfig, build_config
+from localchain.tuning.data import encode_examples
+from localchain.tuning.hf_trainer import build_trainer
+from localchain.tuning.peft_model import (
+    build_peft_model,
+    default_target_modules,
+    linear_module_names,
 )
 
 if TYPE_CHECKING:
@@ -63,7 +66,6 @@ _OWN_FILES = (
     PLOT_FILE,
     EVAL_JSON_FILE,
 )
-_TASK_TYPES = {"causal": "CAUSAL_LM", "seq2seq": "SEQ_2_SEQ_LM"}
 
 
 @dataclass
@@ -99,7 +101,7 @@ def tune(
         **settings: :class:`TuneConfig` fields, used when ``config`` is None.
 
     Returns:
-        The adapter directory, metadata, loss history and before/after report.
+        The adapter directory, metadata, loss history and base vs base+adapter report.
 
     Raises:
         UnsupportedOnDeviceError: QLoRA or fp16 off CUDA (checked before anything is loaded).
@@ -123,41 +125,18 @@ def tune(
         f"examples; method {config.method} on {device}."
     )
     loaded = _load_base(config, device)
-    max_length = config.max_length or loaded.context_length
-    reserved = config.num_virtual_tokens if config.method == "prompt-tuning" else 0
-    format_chat = _format_chat(loaded)
+    train_rows, val_rows = (
+        _encode(config, loaded, train_examples),
+        _encode(config, loaded, val_examples),
+    )
 
-    def encode(examples: list[Example]) -> list[dict[str, list[int]]]:
-        return encode_examples(
-            examples,
-            tokenizer=loaded.tokenizer,
-            kind=loaded.kind,
-            format_chat=format_chat,
-            max_length=max_length,
-            reserved=reserved,
-        )
-
-    train_rows, val_rows = encode(train_examples), encode(val_examples)
-
-    main_process = os.environ.get("RANK", "0") == "0"
-    scored = val_examples[: config.eval_limit] if config.eval_limit else val_examples
-    before = None
-    max_new_tokens = config.eval_max_new_tokens or _default_max_new(loaded, scored)
-    if config.evaluate and scored and main_process:
-        from localchain.eval.runner import evaluate
-
-        say(f"Scoring the base model on {len(scored)} validation examples...")
-        before = evaluate(
-            loaded, scored, max_new_tokens=max_new_tokens, batch_size=config.eval_batch_size
-        )
-
-    model = _build_peft_model(config, loaded, device)
+    model = build_peft_model(config, loaded, device)
     trainable, total = model.get_nb_trainable_parameters()
     say(
         f"Trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.3f}%), "
         f"method {config.method}."
     )
-    trainer = _build_trainer(config, model, loaded, device, train_rows, val_rows, checkpoints)
+    trainer = build_trainer(config, model, loaded, device, train_rows, val_rows, checkpoints)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # Checkpoint saves make peft look the base up by name to see if the vocabulary grew;
@@ -173,7 +152,7 @@ def tune(
         model.save_pretrained(str(output_dir), save_embedding_layers=False)
     del trainer, model
     gc.collect()
-    if not main_process:
+    if os.environ.get("RANK", "0") != "0":  # only the main process plots, registers, scores
         return TuneResult(name, output_dir, {}, log_history)
 
     from localchain.tuning.plot import loss_curves, plot_losses
@@ -182,35 +161,14 @@ def tune(
     plot_path = plot_losses(
         log_history, output_dir / PLOT_FILE, title=f"{name}: {config.method} on {loaded.name}"
     )
-    registered = False
-    if config.method in ("lora", "qlora"):
+    registered = config.method in ("lora", "qlora")
+    if registered:
         from localchain.models.adapters import register_adapter
 
         register_adapter(name, output_dir, base=config.base)
-        registered = True
-
     report = None
-    if before is not None:
-        from localchain.eval.runner import EvalReport, evaluate
-
-        say("Scoring base+adapter on the same validation examples...")
-        after = evaluate(
-            loaded,
-            scored,
-            adapter=name if registered else output_dir,
-            include_base=False,
-            max_new_tokens=max_new_tokens,
-            batch_size=config.eval_batch_size,
-        )
-        report = EvalReport(
-            base=loaded.name,
-            data=str(config.val_data or f"{config.data} (validation split)"),
-            n_examples=len(scored),
-            results=[before.results[0], after.results[0]],
-            prompts=before.prompts,
-            references=before.references,
-            max_new_tokens=max_new_tokens,
-        )
+    if config.evaluate and val_examples:
+        report = _score(config, loaded, val_examples, name if registered else output_dir, say)
         report.write_json(output_dir / EVAL_JSON_FILE)
 
     metadata = {
@@ -302,41 +260,7 @@ def check_device(config: TuneConfig) -> torch.device:
     return device
 
 
-def default_target_modules(model: Any, *, mlp: bool = False) -> list[str]:
-    """LoRA target module names for a model's architecture (attention, plus MLP if asked).
-
-    Raises:
-        ConfigError: The architecture is not known; the message lists its linear layers.
-    """
-    model_type = getattr(model.config, "model_type", "")
-    targets = list(DEFAULT_TARGET_MODULES.get(model_type, []))
-    if not targets:
-        from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_TARGETS
-
-        targets = list(PEFT_TARGETS.get(model_type, []))
-    if not targets:
-        msg = (
-            f"No default LoRA target modules for model_type {model_type!r}; pass "
-            f"--target-modules from its linear layers ({', '.join(linear_module_names(model))}) "
-            "or 'all-linear'."
-        )
-        raise ConfigError(msg)
-    if mlp:
-        targets += [m for m in MLP_MODULES.get(model_type, []) if m not in targets]
-    return targets
-
-
-def linear_module_names(model: Any) -> list[str]:
-    """The distinct last names of a model's linear-like layers (LoRA target candidates)."""
-    names = set()
-    for full_name, module in model.named_modules():
-        kind = type(module).__name__
-        if kind in ("Linear", "Conv1D") or kind.startswith("Linear"):
-            names.add(full_name.rsplit(".", 1)[-1])
-    return sorted(names)
-
-
-# -- steps ---------------------------------------------------------------------------------
+# -- steps, in the order tune() takes them ---------------------------------------------------
 
 
 def _prepare_output(config: TuneConfig, output_dir: Path, checkpoints: Path) -> None:
@@ -373,190 +297,49 @@ def _load_data(config: TuneConfig) -> tuple[list[Example], list[Example]]:
 
 
 def _load_base(config: TuneConfig, device: torch.device) -> LoadedModel:
-    """The shared loaded base: its tokenizer and files, and the model scored before/after."""
+    """The shared loaded base: its tokenizer and files, and the model scored at the end."""
     from localchain.models.loading import load_model
 
     quantization = "nf4" if config.method == "qlora" else None
     return load_model(config.base, device=str(device), quantization=quantization)  # type: ignore[arg-type]
 
 
-def _format_chat(loaded: LoadedModel) -> Callable[[list[dict[str, str]]], str]:
-    from localchain.models.engines.transformers import TransformersEngine
+def _encode(
+    config: TuneConfig, loaded: LoadedModel, examples: list[Example]
+) -> list[dict[str, list[int]]]:
+    """Token ids and labels, with prompts formatted exactly as ``ChatLocal`` formats them."""
+    from localchain.models.chat_format import format_chat
 
-    return TransformersEngine(loaded).format_chat
-
-
-def _default_max_new(loaded: LoadedModel, examples: list[Example]) -> int:
-    if not examples:
-        return 64
-    lengths = [
-        len(loaded.tokenizer(e.completion, add_special_tokens=False)["input_ids"]) for e in examples
-    ]
-    return max(lengths) + 16
-
-
-def _build_peft_model(config: TuneConfig, loaded: LoadedModel, device: torch.device) -> Any:
-    """A private trainable copy of the base (the shared one keeps serving), wrapped by peft."""
-    import torch
-    from peft import LoraConfig, PromptTuningConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
-
-    set_seed(config.seed)
-    auto_cls = AutoModelForSeq2SeqLM if loaded.kind == "seq2seq" else AutoModelForCausalLM
-    kwargs: dict[str, Any] = {"local_files_only": True, "dtype": torch.float32}
-    if config.method == "qlora":
-        from localchain.models.quantization import bitsandbytes_config
-
-        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        kwargs["quantization_config"] = bitsandbytes_config("nf4", compute)
-        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", device.index or 0))}
-    model = auto_cls.from_pretrained(loaded.model_path, **kwargs)
-    model.config.use_cache = False  # the cache is useless in training and fights checkpointing
-    if config.method == "qlora":
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=config.gradient_checkpointing
-        )
-    elif config.gradient_checkpointing:
-        model.enable_input_require_grads()  # frozen embeddings: give checkpointing a grad path
-    task_type = _TASK_TYPES[loaded.kind]
-    if config.method == "prompt-tuning":
-        init = {"prompt_tuning_init": "RANDOM"}
-        if config.prompt_init_text:
-            init = {
-                "prompt_tuning_init": "TEXT",
-                "prompt_tuning_init_text": config.prompt_init_text,
-                "tokenizer_name_or_path": str(loaded.model_path),
-            }
-        peft_config: Any = PromptTuningConfig(
-            task_type=task_type, num_virtual_tokens=config.num_virtual_tokens, **init
-        )
-    else:
-        targets = _target_modules(config, model)
-        peft_config = LoraConfig(
-            task_type=task_type,
-            r=config.rank,
-            lora_alpha=config.alpha,
-            lora_dropout=config.dropout,
-            target_modules=targets,
-            bias="none",
-        )
-    peft_model = get_peft_model(model, peft_config)
-    peft_model.peft_config["default"].base_model_name_or_path = config.base
-    return peft_model
+    return encode_examples(
+        examples,
+        tokenizer=loaded.tokenizer,
+        kind=loaded.kind,
+        format_chat=lambda messages: format_chat(loaded.tokenizer, loaded.kind, messages),
+        max_length=config.max_length or loaded.context_length,
+        reserved=config.num_virtual_tokens if config.method == "prompt-tuning" else 0,
+    )
 
 
-def _target_modules(config: TuneConfig, model: Any) -> str | list[str]:
-    if config.target_modules is None:
-        return default_target_modules(model, mlp=config.lora_mlp)
-    if config.target_modules == ["all-linear"]:
-        return "all-linear"
-    known = linear_module_names(model)
-    missing = [t for t in config.target_modules if t not in known]
-    if missing:
-        msg = (
-            f"LoRA target module(s) {', '.join(map(repr, missing))} are not linear layers of "
-            f"{config.base!r}; its linear layers are {', '.join(known)} (or use 'all-linear')."
-        )
-        raise ConfigError(msg)
-    return list(config.target_modules)
-
-
-class _RowDataset:
-    """A list of encoded rows as a map-style dataset (no ``datasets`` dependency)."""
-
-    def __init__(self, rows: list[dict[str, list[int]]]) -> None:
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> dict[str, list[int]]:
-        return self.rows[index]
-
-
-def _build_trainer(
+def _score(
     config: TuneConfig,
-    model: Any,
     loaded: LoadedModel,
-    device: torch.device,
-    train_rows: list[dict[str, list[int]]],
-    val_rows: list[dict[str, list[int]]],
-    checkpoints: Path,
-) -> Any:
-    import torch
-    from transformers import (
-        EarlyStoppingCallback,
-        PrinterCallback,
-        ProgressCallback,
-        Trainer,
-        TrainingArguments,
-    )
+    val_examples: list[Example],
+    adapter: str | Path,
+    say: Callable[[str], None],
+) -> EvalReport:
+    """Base and base+adapter on the (first ``eval_limit``) validation examples, in one call."""
+    from localchain.eval.runner import evaluate
 
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    per_step = config.batch_size * config.grad_accum * world
-    total_steps = config.max_steps or max(1, math.ceil(len(train_rows) / per_step * config.epochs))
-    eval_steps = config.eval_steps or max(1, total_steps // 10)
-    logging_steps = config.logging_steps or max(1, min(eval_steps, total_steps // 50))
-    use_val = bool(val_rows)
-    bf16 = fp16 = False
-    if config.precision == "bf16" or (
-        config.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    ):
-        bf16 = True
-    elif config.precision == "fp16" or (config.precision == "auto" and device.type == "cuda"):
-        fp16 = True
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        learning_rate=config.resolved_learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        logging_steps=logging_steps,
-        logging_first_step=True,
-        eval_strategy="steps" if use_val else "no",
-        eval_steps=eval_steps if use_val else None,
-        save_strategy="steps",
-        save_steps=eval_steps,
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=use_val,
-        metric_for_best_model="eval_loss" if use_val else None,
-        greater_is_better=False if use_val else None,
-        seed=config.seed,
-        bf16=bf16,
-        fp16=fp16,
-        use_cpu=device.type == "cpu",
-        activation_checkpointing=config.gradient_checkpointing,
-        report_to="none",
-        disable_tqdm=not config.progress,
-        remove_unused_columns=False,
-        label_names=["labels"],
-        dataloader_num_workers=0,
+    scored = val_examples[: config.eval_limit] if config.eval_limit else val_examples
+    say(f"Scoring base and base+adapter on {len(scored)} validation examples...")
+    return evaluate(
+        loaded,
+        scored,
+        adapter=adapter,
+        max_new_tokens=config.eval_max_new_tokens,
+        batch_size=config.eval_batch_size,
+        data_label=str(config.val_data or f"{config.data} (validation split)"),
     )
-    callbacks = []
-    if use_val and config.early_stopping_patience:
-        callbacks.append(
-            EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
-        )
-    pad = loaded.tokenizer.pad_token_id
-    trainer = Trainer(
-        model=model,
-        args=args,
-        data_collator=PadCollator(int(pad if pad is not None else loaded.eos_token_ids[0])),
-        train_dataset=_RowDataset(train_rows),
-        eval_dataset=_RowDataset(val_rows) if use_val else None,
-        callbacks=callbacks,
-    )
-    if not config.progress:  # no bar, and no log dicts printed in its place
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
-    return trainer
 
 
 def _data_info(config: TuneConfig, train: list[Example], val: list[Example]) -> dict[str, Any]:

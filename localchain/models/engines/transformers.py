@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from localchain.models.chat_format import flan_prompt, format_chat
 from localchain.models.generation import (
     Completion,
     GenerationConfig,
@@ -47,13 +48,7 @@ class TransformersEngine:
 
     def format_chat(self, messages: Sequence[dict[str, Any]]) -> str:
         """Apply the tokenizer's chat template (decoders) or a FLAN-style prompt (seq2seq)."""
-        tokenizer = self.loaded.tokenizer
-        if self.kind == "causal" and getattr(tokenizer, "chat_template", None):
-            prompt: str = tokenizer.apply_chat_template(
-                list(messages), add_generation_prompt=True, tokenize=False
-            )
-            return prompt
-        return flan_prompt(messages)
+        return format_chat(self.loaded.tokenizer, self.kind, messages)
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` takes with this model's tokenizer."""
@@ -114,19 +109,4 @@ class TransformersEngine:
         )
 
 
-def flan_prompt(messages: Sequence[dict[str, Any]]) -> str:
-    """Render a chat as a FLAN-style instruction prompt for seq2seq models.
-
-    A single user turn (with an optional system instruction) becomes the instruction itself;
-    a longer history becomes a short transcript ending with the latest question.
-    """
-    system = [m["content"] for m in messages if m["role"] == "system"]
-    turns = [m for m in messages if m["role"] != "system"]
-    head = ("\n".join(system) + "\n\n") if system else ""
-    if len(turns) == 1 and turns[0]["role"] == "user":
-        return head + str(turns[0]["content"])
-    lines = []
-    for message in turns:
-        who = {"user": "User", "assistant": "Assistant"}.get(message["role"], message["role"])
-        lines.append(f"{who}: {message['content']}")
-    return head + "\n".join(lines) + "\nAssistant:"
+__all__ = ["TransformersEngine", "flan_prompt"]

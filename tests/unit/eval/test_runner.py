@@ -3,7 +3,9 @@ import json
 import pytest
 
 from localchain.errors import AdapterError, ConfigError
-from localchain.eval.runner import evaluate, generate_texts
+from localchain.eval.runner import evaluate, generate_texts, load_prompt_embeddings
+from localchain.models.chat_format import format_chat
+from tests.fixtures.tiny_adapters import build_prompt_tuning_adapter
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +34,12 @@ PROMPTS = ["What is the capital of France?", "hello world", "1 2 3"]
 
 
 def test_base_scores_perfectly_against_its_own_outputs(tmp_path, tiny_decoder_path):
-    from localchain.models.engines.transformers import TransformersEngine
     from localchain.models.loading import load_model
 
     loaded = load_model(str(tiny_decoder_path), device="cpu")
-    engine = TransformersEngine(loaded)
-    prompts = [engine.format_chat([{"role": "user", "content": p}]) for p in PROMPTS]
+    prompts = [
+        format_chat(loaded.tokenizer, "causal", [{"role": "user", "content": p}]) for p in PROMPTS
+    ]
     outputs = generate_texts(loaded, prompts, max_new_tokens=5, batch_size=2)
     assert all(outputs)  # the tiny model says something for each
     data = _jsonl(
@@ -97,3 +99,69 @@ def test_errors(tmp_path, tiny_decoder_path):
     bad.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": 1}\n')
     with pytest.raises(ConfigError, match="line 2"):
         evaluate(str(tiny_decoder_path), bad)
+
+
+def test_one_call_scores_base_and_adapter_and_leaves_the_model_as_found(
+    tmp_path, tiny_decoder_path, random_lora
+):
+    from localchain.models.loading import load_model
+
+    loaded = load_model(str(tiny_decoder_path), device="cpu")
+    data = _jsonl(tmp_path / "d.jsonl", [{"prompt": p, "completion": "x"} for p in PROMPTS])
+    report = evaluate(loaded, data, adapter=random_lora, max_new_tokens=4, data_label="held-out")
+    assert [r.label for r in report.results] == ["base", "base+eval-lora"]
+    assert report.data == "held-out" and "held-out" in report.table()
+    assert loaded.adapters.names() == []  # attached for scoring, detached after
+    base_only = evaluate(loaded, data, max_new_tokens=4)
+    assert base_only.results[0].predictions == report.results[0].predictions
+
+
+@pytest.fixture(scope="module", params=["causal", "seq2seq"])
+def prompt_tuned(request, tmp_path_factory, tiny_decoder_path, tiny_t5_path):
+    kind = request.param
+    base = tiny_decoder_path if kind == "causal" else tiny_t5_path
+    directory = tmp_path_factory.mktemp("pt") / f"pt-{kind}"
+    return base, build_prompt_tuning_adapter(base, directory, kind=kind)
+
+
+def test_prompt_tuning_adapter_goes_through_the_decode_loop(tmp_path, prompt_tuned):
+    from localchain.models.loading import load_model
+
+    base, adapter = prompt_tuned
+    loaded = load_model(str(base), device="cpu")
+    data = _jsonl(tmp_path / "d.jsonl", [{"prompt": p, "completion": "x"} for p in PROMPTS])
+    report = evaluate(loaded, data, adapter=adapter, max_new_tokens=6, batch_size=2)
+    plain, tuned = report.results
+    assert tuned.label == f"base+{adapter.name}"
+    assert plain.predictions != tuned.predictions
+    prefix = load_prompt_embeddings(adapter, loaded)
+    assert tuple(prefix.shape) == (4, 32)  # seq2seq saves 8 rows; generation uses the first 4
+    expected = generate_texts(loaded, report.prompts, prefix=prefix, max_new_tokens=6)
+    assert tuned.predictions == expected
+
+
+def test_prompt_tuning_files_are_checked(tmp_path, tiny_decoder_path, prompt_tuned):
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+
+    from localchain.models.loading import load_model
+
+    loaded = load_model(str(tiny_decoder_path), device="cpu")
+    bad = tmp_path / "bad"
+    shutil.copytree(prompt_tuned[1], bad)
+    save_file({"prompt_embeddings": torch.zeros(4, 16)}, bad / "adapter_model.safetensors")
+    with pytest.raises(AdapterError, match="another base model"):
+        load_prompt_embeddings(bad, loaded)
+    save_file({"other": torch.zeros(4, 32)}, bad / "adapter_model.safetensors")
+    with pytest.raises(AdapterError, match="no 'prompt_embeddings'"):
+        load_prompt_embeddings(bad, loaded)
+    (bad / "adapter_model.safetensors").unlink()
+    with pytest.raises(AdapterError, match="save it again"):
+        load_prompt_embeddings(bad, loaded)
+    config = json.loads((bad / "adapter_config.json").read_text())
+    (bad / "adapter_config.json").write_text(json.dumps({**config, "peft_type": "IA3"}))
+    data = _jsonl(tmp_path / "d.jsonl", [{"prompt": "a", "completion": "b"}])
+    with pytest.raises(AdapterError, match="IA3 adapter"):
+        evaluate(loaded, data, adapter=bad)
