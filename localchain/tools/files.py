@@ -68,7 +68,9 @@ class ReadFileInput(BaseModel):
         description="A file or folder inside the allowed folder, e.g. 'notes/todo.txt'; "
         "'.' lists the folder itself."
     )
-    start_line: int = Field(1, ge=1, description="First line to read (to read on in a long file).")
+    start_line: int = Field(
+        default=1, ge=1, description="First line to read (to read on in a long file)."
+    )
 
 
 class ReadFileTool(BuiltinTool):
@@ -88,8 +90,8 @@ class ReadFileTool(BuiltinTool):
     args_schema: type[BaseModel] = ReadFileInput
     root: Path
     """The directory files are read from (a real path)."""
-    max_chars: int = Field(8000, ge=100)
-    max_file_bytes: int = Field(5_000_000, ge=1)
+    max_chars: int = Field(default=8000, ge=100)
+    max_file_bytes: int = Field(default=5_000_000, ge=1)
 
     @field_validator("root", mode="before")
     @classmethod
@@ -200,7 +202,8 @@ class ReadFileTool(BuiltinTool):
         if start_line > len(lines):
             msg = f"{path!r} has only {len(lines)} lines; start_line must be at most that."
             raise ToolError(msg)
-        page, size, end = [], 0, start_line - 1
+        page: list[str] = []
+        size, end = 0, start_line - 1
         for line in lines[start_line - 1 :]:
             if page and size + len(line) > self.max_chars:
                 break

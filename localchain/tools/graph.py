@@ -79,9 +79,9 @@ class KnowledgeGraphTool(BuiltinTool):
     args_schema: type[BaseModel] = KnowledgeGraphInput
     graph: Any
     """The graph queried (a GraphLike)."""
-    max_facts: int = Field(30, ge=1)
-    max_paths: int = Field(5, ge=1)
-    max_hops: int = Field(4, ge=1, le=8)
+    max_facts: int = Field(default=30, ge=1)
+    max_paths: int = Field(default=5, ge=1)
+    max_hops: int = Field(default=4, ge=1, le=8)
 
     def _unknown(self, entity: str) -> ToolError:
         names = self.graph.entities()

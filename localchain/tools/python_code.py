@@ -57,7 +57,7 @@ class PythonTool(BuiltinTool):
     args_schema: type[BaseModel] = PythonInput
     limits: SandboxLimits = DEFAULT_LIMITS
     """Sandbox limits for each run."""
-    max_chars: int = Field(4000, ge=100)
+    max_chars: int = Field(default=4000, ge=100)
     """Cap on the characters returned to the model."""
 
     def _format(self, value: Any, output: str) -> str:

@@ -47,9 +47,9 @@ class RetrieverTool(BuiltinTool):
     """The passages as content, the documents as the ToolMessage's artifact."""
     store: VectorStore | BaseRetriever
     """Where passages are searched."""
-    k: int = Field(4, ge=1, le=50)
+    k: int = Field(default=4, ge=1, le=50)
     """Passages per search (vector stores; a retriever returns what it returns)."""
-    max_chars_per_passage: int = Field(1000, ge=50)
+    max_chars_per_passage: int = Field(default=1000, ge=50)
     """Each passage is cut to this many characters."""
 
     def _search(self, query: str) -> list[Document]:

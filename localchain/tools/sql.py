@@ -209,10 +209,10 @@ class SQLTool(BuiltinTool):
     args_schema: type[BaseModel] = SQLQueryInput
     path: Path
     """The database file."""
-    max_rows: int = Field(50, ge=1, le=10_000)
-    max_chars: int = Field(4000, ge=200)
-    timeout_s: float = Field(5.0, gt=0, le=600)
-    max_steps: int = Field(50_000_000, ge=_PROGRESS_EVERY)
+    max_rows: int = Field(default=50, ge=1, le=10_000)
+    max_chars: int = Field(default=4000, ge=200)
+    timeout_s: float = Field(default=5.0, gt=0, le=600)
+    max_steps: int = Field(default=50_000_000, ge=_PROGRESS_EVERY)
 
     def _run(self, query: str, **_: Any) -> str:
         if not query.strip():
@@ -278,8 +278,8 @@ class SQLSchemaTool(BuiltinTool):
     )
     args_schema: type[BaseModel] = SQLSchemaInput
     path: Path
-    sample_rows: int = Field(3, ge=0, le=50)
-    max_chars: int = Field(4000, ge=200)
+    sample_rows: int = Field(default=3, ge=0, le=50)
+    max_chars: int = Field(default=4000, ge=200)
 
     def _run(self, table: str | None = None, **_: Any) -> str:
         tables = describe_tables(self.path)

@@ -1,4 +1,4 @@
-"""The python tool: solution() programs run in the sandbox; refusals and limits come back as errors."""
+"""The python tool: solution() programs run in the sandbox; refusals and limits become errors."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def test_is_a_basetool_with_a_schema_and_limits():
 
 
 def test_returns_the_value_and_the_printed_output(python):
-    code = "import math\ndef solution():\n    print('thinking')\n    return [math.factorial(5), 2.5, 'x']"
+    code = (
+        "import math\ndef solution():\n    print('thinking')\n"
+        "    return [math.factorial(5), 2.5, 'x']"
+    )
     message = call(python, code)
     assert message.status == "success"
     assert message.content == 'result: [120, 2.5, "x"]\nprinted:\nthinking'
