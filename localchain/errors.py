@@ -29,9 +29,10 @@ colon::
                                             wrong dimensions, a bad saved directory)
       HistoryStoreError (RuntimeError)      a chat-history database cannot be opened, read
                                             or written
+      ToolError (langchain-core ToolException)  a built-in tool could not do what was asked;
+                                            agents hand its message back to the model
 
-Parse failures raise langchain-core's ``OutputParserException`` and tool failures meant for the
-agent raise ``ToolException``, as langchain-core expects; those are not redefined here.
+Parse failures raise langchain-core's ``OutputParserException``, as langchain-core expects.
 
 This module imports nothing from localchain. The sandbox's child process never imports it (it
 loads only ``sandbox/_policy.py``, ``_allowlist.py`` and ``_results.py``, all stdlib-only): the
@@ -41,6 +42,8 @@ parent turns the child's JSON answer into these errors.
 from __future__ import annotations
 
 from pathlib import Path
+
+from langchain_core.tools import ToolException
 
 try:  # langchain-core >= 1.1 defines a context-overflow exception; keep working without it.
     from langchain_core.exceptions import ContextOverflowError as _ContextOverflowBase
@@ -201,7 +204,19 @@ class HistoryStoreError(LocalchainError, RuntimeError):
     """The history database cannot be opened, read or written."""
 
 
+# -------------------------------------------------------------------------------------- tools
+
+
+class ToolError(LocalchainError, ToolException):
+    """A tool could not do what was asked; the message says why and what to try instead.
+
+    It is also langchain-core's ``ToolException``, so a tool with ``handle_tool_error`` set (every
+    built-in tool) turns it into a ``ToolMessage`` with ``status="error"`` that the model reads.
+    """
+
+
 __all__ = [
+    "ToolError",
     "AdapterError",
     "ConfigError",
     "ContextLengthError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import localchain
 import localchain.errors
 import localchain.models
+import localchain.tools
 
 EXPECTED_TOP = [
     "ChatLocal",
@@ -36,6 +37,31 @@ EXPECTED_MODELS = [
     "resolve_model",
 ]
 
+EXPECTED_TOOLS = [
+    "CalculatorTool",
+    "GraphLike",
+    "KnowledgeGraphTool",
+    "PythonTool",
+    "ReadFileTool",
+    "RetrieverTool",
+    "SQLSchemaTool",
+    "SQLTool",
+    "ToolError",
+    "arun_tool_call",
+    "as_tool",
+    "calculator",
+    "describe_validation_error",
+    "evaluate_expression",
+    "knowledge_graph_tool",
+    "python_tool",
+    "read_file_tool",
+    "retriever_tool",
+    "run_tool_call",
+    "sql_schema_tool",
+    "sql_tool",
+    "tools_by_name",
+]
+
 
 def test_top_level_all():
     assert sorted(localchain.__all__) == sorted(EXPECTED_TOP)
@@ -63,6 +89,7 @@ EXPECTED_ERRORS = [
     "ProgramSyntaxError",
     "ProgramTimeoutError",
     "SandboxError",
+    "ToolError",
     "UnsupportedOnDeviceError",
     "VectorStoreError",
 ]
@@ -96,6 +123,13 @@ def test_errors_keep_their_old_import_paths():
     for module, names in moved.items():
         for name in names:
             assert getattr(module, name) is getattr(errors, name), (module.__name__, name)
+
+
+def test_tools_all_resolves():
+    assert sorted(localchain.tools.__all__) == sorted(EXPECTED_TOOLS)
+    for name in localchain.tools.__all__:
+        assert getattr(localchain.tools, name) is not None
+    assert issubclass(localchain.tools.ToolError, localchain.LocalchainError)
 
 
 def test_errors_share_one_root_and_builtin_parents():

@@ -1,0 +1,175 @@
+"""``knowledge_graph_tool``: what a knowledge graph knows about an entity, and how two connect.
+
+The graph is ``localchain.chains.KnowledgeGraph`` in practice, but this layer sits below the
+chains, so the tool accepts any object with the few methods it uses (:class:`GraphLike`): the
+facts about an entity, the paths between two, and the list of entities (for "did you mean").
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from localchain.errors import ConfigError, ToolError
+from localchain.tools._builtin import BuiltinTool
+
+
+class FactLike(Protocol):
+    """A (subject, relation, object) fact, such as ``localchain.chains.Triple``."""
+
+    subject: str
+    relation: str
+    object: str
+
+
+@runtime_checkable
+class GraphLike(Protocol):
+    """What the tool needs from a graph; ``localchain.chains.KnowledgeGraph`` has it all."""
+
+    def __contains__(self, entity: object) -> bool:
+        """Whether the entity (by any spelling the graph merges) is known."""
+        ...
+
+    def entities(self) -> list[str]:
+        """Display names of every entity."""
+        ...
+
+    def facts_about(self, entity: str) -> Sequence[FactLike]:
+        """Every fact with the entity as subject or object."""
+        ...
+
+    def paths(self, source: str, target: str, *, max_hops: int = 4) -> Sequence[Sequence[FactLike]]:
+        """Chains of facts linking two entities, shortest first."""
+        ...
+
+
+def _fact(fact: FactLike) -> str:
+    return f"{fact.subject} --{fact.relation}--> {fact.object}"
+
+
+class KnowledgeGraphInput(BaseModel):
+    """Arguments of the knowledge graph tool."""
+
+    entity: str = Field(description="The entity to look up, e.g. 'Marie Curie'.")
+    other: str | None = Field(
+        None, description="A second entity: when given, returns how the two are connected."
+    )
+
+
+class KnowledgeGraphTool(BuiltinTool):
+    """Look up facts about an entity in a knowledge graph, or the paths between two entities.
+
+    Args:
+        graph: A ``KnowledgeGraph`` (or any :class:`GraphLike`).
+        max_facts: The most facts listed for one entity.
+        max_paths: The most paths listed between two entities.
+        max_hops: The longest path searched, in facts.
+    """
+
+    name: str = "knowledge_graph"
+    description: str = (
+        "Look up facts in the knowledge graph. Give an entity to get its facts (its "
+        "neighbours and how they relate); give two entities (entity and other) to see how "
+        "they are connected."
+    )
+    args_schema: type[BaseModel] = KnowledgeGraphInput
+    graph: Any
+    """The graph queried (a GraphLike)."""
+    max_facts: int = Field(default=30, ge=1)
+    max_paths: int = Field(default=5, ge=1)
+    max_hops: int = Field(default=4, ge=1, le=8)
+
+    def _unknown(self, entity: str) -> ToolError:
+        names = self.graph.entities()
+        close = difflib.get_close_matches(entity, names, n=3, cutoff=0.6)
+        lowered = entity.casefold()
+        close += [n for n in names if lowered and lowered in n.casefold() and n not in close][:3]
+        hint = f" Did you mean {', '.join(repr(n) for n in close[:3])}?" if close else ""
+        sample = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
+        msg = f"Unknown entity {entity!r}.{hint} Known entities include: {sample or 'none'}."
+        return ToolError(msg)
+
+    def _facts(self, entity: str) -> str:
+        facts = list(self.graph.facts_about(entity))
+        if not facts:
+            return f"{entity} is in the graph, but no facts are recorded about it."
+        lines = [_fact(fact) for fact in facts[: self.max_facts]]
+        if len(facts) > self.max_facts:
+            lines.append(f"(and {len(facts) - self.max_facts} more facts)")
+        return "\n".join(lines)
+
+    def _paths(self, entity: str, other: str) -> str:
+        found: Iterable[Sequence[FactLike]] = self.graph.paths(
+            entity, other, max_hops=self.max_hops
+        )
+        paths = list(found)
+        if not paths:
+            return f"No connection between {entity} and {other} within {self.max_hops} facts."
+        lines = [
+            f"{number}. " + "; ".join(_fact(fact) for fact in path)
+            for number, path in enumerate(paths[: self.max_paths], start=1)
+        ]
+        if len(paths) > self.max_paths:
+            lines.append(f"(and {len(paths) - self.max_paths} longer paths)")
+        return "\n".join(lines)
+
+    def _run(self, entity: str, other: str | None = None, **_: Any) -> str:
+        for name in (entity, other):
+            if name is not None and name not in self.graph:
+                raise self._unknown(name)
+        if other is None or not other.strip():
+            return self._facts(entity)
+        return self._paths(entity, other)
+
+
+def knowledge_graph_tool(
+    graph: GraphLike,
+    *,
+    name: str = "knowledge_graph",
+    description: str | None = None,
+    max_facts: int = 30,
+    max_hops: int = 4,
+) -> KnowledgeGraphTool:
+    """A tool that answers from a knowledge graph: facts about an entity, paths between two.
+
+    Example:
+        .. code-block:: python
+
+            graph = KnowledgeGraph([Triple(subject="Marie Curie", relation="born_in",
+                                           object="Warsaw")])
+            knowledge_graph_tool(graph).invoke({"entity": "marie curie"})
+            # 'Marie Curie --born_in--> Warsaw'
+
+    Args:
+        graph: A ``localchain.chains.KnowledgeGraph``, or any object with ``__contains__``,
+            ``entities()``, ``facts_about(entity)`` and ``paths(a, b, max_hops=...)``.
+        name: The tool's name, as the model calls it.
+        description: What the graph holds, for the model; a generic one by default.
+        max_facts: The most facts listed for one entity.
+        max_hops: The longest path searched, in facts.
+
+    Raises:
+        ConfigError: ``graph`` lacks a method the tool needs.
+    """
+    if not isinstance(graph, GraphLike):
+        msg = (
+            f"knowledge_graph_tool needs a KnowledgeGraph (or an object with __contains__, "
+            f"entities, facts_about and paths), got {type(graph).__name__}."
+        )
+        raise ConfigError(msg)
+    options: dict[str, Any] = {"name": name, "max_facts": max_facts, "max_hops": max_hops}
+    if description is not None:
+        options["description"] = description
+    return KnowledgeGraphTool(graph=graph, **options)
+
+
+__all__ = [
+    "FactLike",
+    "GraphLike",
+    "KnowledgeGraphInput",
+    "KnowledgeGraphTool",
+    "knowledge_graph_tool",
+]
