@@ -15,6 +15,8 @@ colon::
                                             another base
       ContextLengthError                    the prompt does not fit the context window
         (langchain-core ContextOverflowError)
+      QueueFullError                        too many requests are waiting for a model:
+                                            retry_after
       SandboxError                          a sandboxed program did not run to a result:
         ProgramRefusedError (ValueError)      the policy refused it before it ran:
                                               reason, line, col
@@ -82,6 +84,18 @@ class AdapterError(LocalchainError):
 
 class ContextLengthError(LocalchainError, _ContextOverflowBase):
     """The prompt does not fit the model's context window."""
+
+
+class QueueFullError(LocalchainError):
+    """Too many requests are already waiting for a model; try again shortly.
+
+    Attributes:
+        retry_after: Seconds after which a retry is likely to be admitted.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # ------------------------------------------------------------------------------------ sandbox
@@ -216,6 +230,7 @@ class ToolError(LocalchainError, ToolException):
 
 
 __all__ = [
+    "QueueFullError",
     "ToolError",
     "AdapterError",
     "ConfigError",

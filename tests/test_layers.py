@@ -65,11 +65,13 @@ MODELS_RANKS = {
     "loading": 1,
     "adapters": 2,
     "embeddings": 2,
-    "generation": 3,
-    "engines": 4,
-    "local_model": 5,
-    "chat": 6,
-    "llm": 6,
+    "decoding": 3,
+    "generation": 4,
+    "scheduler": 4,
+    "engines": 5,
+    "local_model": 6,
+    "chat": 7,
+    "llm": 7,
 }
 
 

@@ -88,6 +88,7 @@ EXPECTED_ERRORS = [
     "ProgramRuntimeError",
     "ProgramSyntaxError",
     "ProgramTimeoutError",
+    "QueueFullError",
     "SandboxError",
     "ToolError",
     "UnsupportedOnDeviceError",

@@ -1,9 +1,11 @@
-"""Text generation on a :class:`LoadedModel`: single, batched and streamed, one decode loop.
+"""Text generation on a :class:`LoadedModel`: single, batched and streamed.
 
-The loop is written out (rather than calling ``model.generate``) so that a batch runs as one
-forward pass per step with per-row adapters, stop sequences of any length end each row as soon as
-they appear, streaming needs no thread, and each request owns its own state (sampling generator,
-cache, constraint) so the same model can serve several requests.
+These are the one-call entry points over the one decode loop (:mod:`localchain.models.decoding`):
+a batch runs as one forward pass per step with per-row adapters, stop sequences of any length end
+each row as soon as they appear, streaming needs no thread, and each request owns its own state
+(sampling generator, cache, constraint), so several threads can generate on the same model at
+once (forward passes take turns on the model's lock). For many concurrent requests, the
+:class:`~localchain.models.scheduler.Scheduler` batches them together instead.
 
 Rows may start with learned prompt embeddings (prompt tuning's virtual tokens): the first step
 then feeds ``inputs_embeds`` (the row's prefix, then its prompt's token embeddings), with the
@@ -12,52 +14,23 @@ mask and positions covering the prefix; for seq2seq models the prefix goes on th
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from localchain.errors import ConfigError, ContextLengthError
+from localchain.errors import ConfigError
+from localchain.models.decoding import (
+    Completion,
+    DecodeBatch,
+    LogitsProcessor,
+    StreamEvent,
+    make_row,
+)
 from localchain.models.settings import GenerationConfig
 
 if TYPE_CHECKING:
     import torch
 
     from localchain.models.loading import LoadedModel
-
-LogitsProcessor = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
-
-
-@dataclass
-class Completion:
-    """One finished generation."""
-
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: Literal["stop", "length"]
-    token_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class StreamEvent:
-    """A piece of text for one row of a streamed generation; the last has ``done=True``."""
-
-    index: int
-    text: str
-    done: bool = False
-    completion: Completion | None = None
-
-
-@dataclass
-class _Row:
-    prompt_tokens: int
-    ids: list[int] = field(default_factory=list)
-    text: str = ""
-    emitted: int = 0
-    done: bool = False
-    finish_reason: Literal["stop", "length"] = "length"
-    max_new: int = 0
 
 
 def generate(
@@ -136,8 +109,6 @@ def stream_batch(
 
     Takes the arguments of :func:`generate`.
     """
-    import torch
-
     config = config or GenerationConfig()
     if not prompts:
         return
@@ -145,123 +116,24 @@ def stream_batch(
         msg = f"Got {len(adapters)} adapter names for {len(prompts)} prompts; give one per prompt."
         raise ConfigError(msg)
     prefixes = _check_prefixes(lm, prefix_embeddings, len(prompts))
-    reserved = [0 if p is None else int(p.shape[0]) for p in prefixes or [None] * len(prompts)]
-    encoded = [_encode(lm, p, add_special_tokens) for p in prompts]
-    encoded = [_fit_window(lm, ids, config, i, reserved[i]) for i, ids in enumerate(encoded)]
     rows = [
-        _Row(
-            prompt_tokens=len(ids),
-            max_new=min(config.max_new_tokens, lm.context_length - len(ids) - extra),
+        make_row(
+            lm,
+            i,
+            prompt,
+            config,
+            adapter=None if adapters is None else adapters[i],
+            prefix=None if prefixes is None else prefixes[i],
+            add_special_tokens=add_special_tokens,
         )
-        if lm.kind == "causal"
-        else _Row(prompt_tokens=len(ids), max_new=config.max_new_tokens)
-        for ids, extra in zip(encoded, reserved, strict=True)
+        for i, prompt in enumerate(prompts)
     ]
-    forward_kwargs = _adapter_kwargs(lm, adapters, len(prompts))
-    generator = None
-    if config.temperature > 0:
-        generator = torch.Generator(device=lm.device)
-        generator.manual_seed(config.seed if config.seed is not None else torch.seed())
-    eos = set(lm.eos_token_ids)
-    stops = [s for s in config.stop if s]
-    hold = max((len(s) for s in stops), default=1) - 1
-    step_fn = _causal_steps if lm.kind == "causal" else _seq2seq_steps
-    # Finished rows leave the batch (their cache rows are dropped), so a long row does not
-    # pay for short ones; a custom logits processor without ``select_rows`` keeps them in.
-    can_prune = logits_processor is None or hasattr(logits_processor, "select_rows")
-    active = list(range(len(rows)))  # original row index of each batch position
-    # Inference mode is per thread, and a caller (LangChain's async streaming) may resume this
-    # generator on another thread between events: so every tensor step enters it afresh and
-    # no ``yield`` happens inside it.
-    steps = step_fn(lm, encoded, forward_kwargs, prefixes)
-    with torch.inference_mode():
-        scores, history = next(steps)
-    while True:
-        events: list[StreamEvent] = []
-        with torch.inference_mode():
-            if logits_processor is not None:
-                scores = logits_processor(history, scores)
-            next_ids = _choose(scores, config, generator)
-        tokens = next_ids.tolist()
-        for position, token in enumerate(tokens):
-            index = active[position]
-            row = rows[index]
-            if row.done:
-                continue
-            if token in eos:
-                row.done, row.finish_reason = True, "stop"
-            else:
-                row.ids.append(token)
-                row.text = lm.tokenizer.decode(row.ids, skip_special_tokens=True)
-                cut = _find_stop(row.text, stops, row.emitted)
-                if cut is not None:
-                    row.text, row.done, row.finish_reason = row.text[:cut], True, "stop"
-                elif len(row.ids) >= row.max_new:
-                    row.done, row.finish_reason = True, "length"
-            if row.done:
-                piece = row.text[row.emitted :]
-                row.emitted = len(row.text)
-                events.append(StreamEvent(index, piece, done=True, completion=_completion(row)))
-                continue
-            safe = _safe_length(row.text, stops, hold)
-            if safe > row.emitted:
-                piece = row.text[row.emitted : safe]
-                row.emitted = safe
-                events.append(StreamEvent(index, piece))
-        keep = [pos for pos, index in enumerate(active) if not rows[index].done]
-        if not keep:
-            steps.close()
-            yield from events
-            return
-        with torch.inference_mode():
-            if can_prune and len(keep) < len(active):
-                active = [active[pos] for pos in keep]
-                if logits_processor is not None:
-                    logits_processor.select_rows(keep)  # type: ignore[attr-defined]
-                scores, history = steps.send((next_ids, keep))
-            else:
-                done = torch.tensor([rows[i].done for i in active], device=next_ids.device)
-                next_ids.masked_fill_(done, _pad_id(lm))
-                scores, history = steps.send((next_ids, None))
-        yield from events
-
-
-def _completion(row: _Row) -> Completion:
-    return Completion(
-        text=row.text,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=len(row.ids),
-        finish_reason=row.finish_reason,
-        token_ids=list(row.ids),
-    )
-
-
-def _encode(lm: LoadedModel, prompt: str, add_special_tokens: bool) -> list[int]:
-    if not isinstance(prompt, str):
-        msg = f"Prompts must be strings, got {type(prompt).__name__}."
-        raise ConfigError(msg)
-    return list(lm.tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"])
-
-
-def _fit_window(
-    lm: LoadedModel, ids: list[int], config: GenerationConfig, index: int, reserved: int = 0
-) -> list[int]:
-    """The prompt's ids, fitted to the window less ``reserved`` positions (virtual tokens)."""
-    limit = (lm.context_length - 1 if lm.kind == "causal" else lm.context_length) - reserved
-    if len(ids) <= limit:
-        return ids
-    prefix = f" after {reserved} virtual tokens" if reserved else ""
-    if config.truncation == "left" and limit >= 1:
-        keep = (
-            max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
-        )
-        return ids[-keep:]
-    msg = (
-        f"Prompt {index} has {len(ids)} tokens{prefix} but {lm.name!r} has a context window of "
-        f"{lm.context_length} tokens; shorten it, or pass truncation='left' to drop the oldest "
-        "tokens."
-    )
-    raise ContextLengthError(msg)
+    batch = DecodeBatch(lm, logits_processor=logits_processor)
+    # A caller (LangChain's async streaming) may resume this generator on another thread
+    # between events, so no ``yield`` happens inside a tensor step (inference mode is per thread).
+    batch.add(rows)
+    while batch.rows:
+        yield from batch.step()
 
 
 def _check_prefixes(
@@ -287,222 +159,6 @@ def _check_prefixes(
             )
             raise ConfigError(msg)
     return list(prefixes)
-
-
-def _adapter_kwargs(
-    lm: LoadedModel, adapters: Sequence[str | None] | None, batch: int
-) -> dict[str, Any]:
-    wanted = list(adapters) if adapters is not None else [None] * batch
-    manager = lm.adapters  # resolves (and attaches registered) names, or explains a miss
-    if not any(wanted) and not manager.names():
-        return {}
-    return {"adapter_names": [manager.resolve(a) for a in wanted]}
-
-
-def _pad_id(lm: LoadedModel) -> int:
-    pad = lm.tokenizer.pad_token_id
-    return int(pad if pad is not None else lm.eos_token_ids[0])
-
-
-def _cache_kwarg(model: Any) -> str:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    params = inspect.signature(base.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def _cache_of(output: Any) -> Any:
-    cache = output.get("cache") if hasattr(output, "get") else None
-    return cache if cache is not None else output.past_key_values
-
-
-def _first_inputs(
-    lm: LoadedModel,
-    encoded: list[list[int]],
-    prefixes: list[torch.Tensor | None] | None,
-    *,
-    left: bool,
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """The padded prompt ids, the attention mask, and the first forward's inputs.
-
-    Decoders pad on the left (every row ends at the same column), encoders on the right.
-    Without prefixes the inputs are the ids; with them, ``inputs_embeds`` holding each row's
-    prefix followed by its token embeddings, and a mask (wider than the ids) covering both.
-    """
-    import torch
-
-    device, pad = lm.device, _pad_id(lm)
-    width = max(len(ids) for ids in encoded)
-    input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for i, ids in enumerate(encoded):
-        span = slice(width - len(ids), width) if left else slice(0, len(ids))
-        input_ids[i, span] = torch.tensor(ids, dtype=torch.long)
-        mask[i, span] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
-    if prefixes is None:
-        return input_ids, mask, {"input_ids": input_ids}
-    embed = lm.model.get_input_embeddings()
-    tokens = embed(input_ids)
-    lengths = [len(ids) + (0 if p is None else p.shape[0]) for ids, p in zip(encoded, prefixes)]
-    full = max(lengths)
-    embeds = embed(torch.full((len(encoded), full), pad, dtype=torch.long, device=device))
-    full_mask = torch.zeros((len(encoded), full), dtype=torch.long, device=device)
-    for i, (ids, prefix) in enumerate(zip(encoded, prefixes, strict=True)):
-        own = tokens[i, width - len(ids) :] if left else tokens[i, : len(ids)]
-        if prefix is not None:
-            own = torch.cat([prefix.to(device=device, dtype=tokens.dtype), own])
-        span = slice(full - len(own), full) if left else slice(0, len(own))
-        embeds[i, span] = own
-        full_mask[i, span] = 1
-    return input_ids, full_mask, {"inputs_embeds": embeds}
-
-
-def _causal_steps(
-    lm: LoadedModel,
-    encoded: list[list[int]],
-    forward_kwargs: dict[str, Any],
-    prefixes: list[torch.Tensor | None] | None = None,
-) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
-    import torch
-
-    device = lm.device
-    history, mask, inputs = _first_inputs(lm, encoded, prefixes, left=True)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    # Without padding the model's own causal mask is enough, and attention skips the mask
-    # tensor entirely (a faster kernel path on the CPU).
-    padded = bool((mask == 0).any())
-    cache_name = _cache_kwarg(lm.model)
-    extra = dict(forward_kwargs)
-    if "logits_to_keep" in inspect.signature(_base(lm.model).forward).parameters:
-        extra["logits_to_keep"] = 1
-    cache = None
-    while True:
-        out = lm.model(
-            **inputs,
-            attention_mask=mask if padded else None,
-            position_ids=positions,
-            use_cache=True,
-            **{cache_name: cache},
-            **extra,
-        )
-        cache = _cache_of(out)
-        chosen, keep = yield out.logits[:, -1, :].float(), history
-        step_ids = chosen.view(-1, 1)
-        positions = positions[:, -1:] + 1
-        if keep is not None:
-            rows_kept = torch.tensor(keep, device=device)
-            step_ids, history, mask, positions = (
-                t.index_select(0, rows_kept) for t in (step_ids, history, mask, positions)
-            )
-            cache.batch_select_indices(rows_kept)
-            extra = _select_adapters(extra, keep)
-        inputs = {"input_ids": step_ids}
-        history = torch.cat([history, step_ids], dim=-1)
-        mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
-
-
-def _seq2seq_steps(
-    lm: LoadedModel,
-    encoded: list[list[int]],
-    forward_kwargs: dict[str, Any],
-    prefixes: list[torch.Tensor | None] | None = None,
-) -> Generator[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[int] | None], None]:
-    import torch
-
-    device, pad = lm.device, _pad_id(lm)
-    _, mask, inputs = _first_inputs(lm, encoded, prefixes, left=False)
-    start = lm.model.config.decoder_start_token_id
-    start = pad if start is None else int(start)
-    decoder_ids = torch.full((len(encoded), 1), start, dtype=torch.long, device=device)
-    cache_name = _cache_kwarg(lm.model)
-    # The first step runs the encoder through the full forward (so per-row adapters apply to
-    # the encoder too); later steps reuse its output.
-    out = lm.model(
-        **inputs,
-        attention_mask=mask,
-        decoder_input_ids=decoder_ids,
-        use_cache=True,
-        **forward_kwargs,
-    )
-    encoder_hidden = out.encoder_last_hidden_state
-    history = decoder_ids
-    while True:
-        chosen, keep = yield out.logits[:, -1, :].float(), history
-        step_ids = chosen.view(-1, 1)
-        cache = _cache_of(out)
-        if keep is not None:
-            rows_kept = torch.tensor(keep, device=device)
-            step_ids, history, mask, encoder_hidden = (
-                t.index_select(0, rows_kept) for t in (step_ids, history, mask, encoder_hidden)
-            )
-            cache.batch_select_indices(rows_kept)
-            forward_kwargs = _select_adapters(forward_kwargs, keep)
-        history = torch.cat([history, step_ids], dim=-1)
-        out = lm.model(
-            attention_mask=mask,
-            encoder_outputs=(encoder_hidden,),
-            decoder_input_ids=step_ids,
-            use_cache=True,
-            **{cache_name: cache},
-            **forward_kwargs,
-        )
-
-
-def _select_adapters(kwargs: dict[str, Any], keep: list[int]) -> dict[str, Any]:
-    if "adapter_names" not in kwargs:
-        return kwargs
-    return {**kwargs, "adapter_names": [kwargs["adapter_names"][i] for i in keep]}
-
-
-def _base(model: Any) -> Any:
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def _choose(
-    scores: torch.Tensor, config: GenerationConfig, generator: torch.Generator | None
-) -> torch.Tensor:
-    import torch
-
-    if config.temperature == 0 or generator is None:
-        return scores.argmax(dim=-1)
-    scores = scores / config.temperature
-    if config.top_k > 0:
-        kth = torch.topk(scores, min(config.top_k, scores.shape[-1])).values[..., -1:]
-        scores = scores.masked_fill(scores < kth, float("-inf"))
-    if config.top_p < 1.0:
-        ordered, order = torch.sort(scores, descending=True)
-        cumulative = ordered.softmax(-1).cumsum(-1)
-        drop = cumulative - ordered.softmax(-1) > config.top_p  # keep the token that crosses p
-        ordered = ordered.masked_fill(drop, float("-inf"))
-        scores = torch.full_like(scores, float("-inf")).scatter(-1, order, ordered)
-    probs = scores.softmax(-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
-def _find_stop(text: str, stops: list[str], emitted: int) -> int | None:
-    """Index where the earliest stop sequence starts in ``text``, searching only new text."""
-    if not stops:
-        return None
-    hits = []
-    for stop in stops:
-        at = text.find(stop, max(0, emitted - len(stop)))
-        if at >= 0:
-            hits.append(at)
-    return min(hits) if hits else None
-
-
-def _safe_length(text: str, stops: list[str], hold: int) -> int:
-    """How much of ``text`` can be emitted without splitting a possible stop sequence."""
-    end = len(text)
-    if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for the rest
-        end -= 1
-    if not stops:
-        return end
-    for k in range(min(hold, end), 0, -1):
-        tail = text[end - k : end]
-        if any(stop.startswith(tail) for stop in stops):
-            return end - k
-    return end
 
 
 __all__ = [

@@ -75,6 +75,8 @@ class LoadedModel:
     """Builds ``adapters`` for a model; set to ``AdapterManager`` by ``localchain.models``, so
     this module, at the bottom of the layer, need not import the adapters module above it."""
     _manager: AdapterSet | None = field(default=None, init=False, repr=False)
+    services: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Per-model services built by higher layers (the scheduler), kept for the model's life."""
 
     @property
     def adapters(self) -> AdapterSet:
@@ -93,7 +95,7 @@ class LoadedModel:
 
         The copy gets its own lock and no adapters (used for merged copies).
         """
-        return replace(self, name=name, model=model, lock=threading.RLock())
+        return replace(self, name=name, model=model, lock=threading.RLock(), services={})
 
     @property
     def memory_footprint(self) -> int:

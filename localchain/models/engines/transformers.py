@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from localchain.errors import ConfigError
 from localchain.models.chat_format import flan_prompt, format_chat
-from localchain.models.generation import (
-    Completion,
-    GenerationConfig,
-    StreamEvent,
-    generate,
-    stream_batch,
-)
+from localchain.models.decoding import Completion, StreamEvent
 from localchain.models.loading import LoadedModel, load_model
+from localchain.models.scheduler import RequestHandle, Scheduler, get_scheduler
+from localchain.models.settings import GenerationConfig
 
 
 class TransformersEngine:
@@ -40,8 +38,6 @@ class TransformersEngine:
     ) -> TransformersEngine:
         """Load ``model`` (cached per process) and wrap it."""
         if options:
-            from localchain.errors import ConfigError
-
             msg = f"The transformers engine takes no options {sorted(options)}."
             raise ConfigError(msg)
         return cls(load_model(model, device=device, dtype=dtype, quantization=quantization))  # type: ignore[arg-type]
@@ -58,17 +54,39 @@ class TransformersEngine:
         """Token ids of ``text`` under this model's tokenizer (no special tokens added)."""
         return list(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def _processor(self, schemas: Sequence[dict[str, Any] | None] | None) -> Any:
-        if not schemas or all(s is None for s in schemas):
+    @property
+    def scheduler(self) -> Scheduler:
+        """The model's scheduler: concurrent calls (threads, the server) decode together."""
+        return get_scheduler(self.loaded)
+
+    def _row_processor(self, schema: dict[str, Any] | None) -> Any:
+        """A one-row grammar processor for ``schema`` (compiled once per schema), or None."""
+        if schema is None:
             return None
         from localchain.models.constrained import GrammarLogitsProcessor, compile_json_schema
 
-        tokenizer, vocab = self.loaded.tokenizer, self.loaded.vocab_size
-        grammars = [
-            None if s is None else compile_json_schema(tokenizer, s, vocab_size=vocab)
-            for s in schemas
-        ]
-        return GrammarLogitsProcessor(grammars)
+        grammar = compile_json_schema(
+            self.loaded.tokenizer, schema, vocab_size=self.loaded.vocab_size
+        )
+        return GrammarLogitsProcessor([grammar])
+
+    def submit(
+        self,
+        prompt: str,
+        config: GenerationConfig,
+        *,
+        adapter: str | None = None,
+        schema: dict[str, Any] | None = None,
+        chat: bool = False,
+    ) -> RequestHandle:
+        """Queue one request on the model's scheduler (see :class:`Scheduler`)."""
+        return self.scheduler.submit(
+            prompt,
+            config,
+            adapter=adapter,
+            processor=self._row_processor(schema),
+            add_special_tokens=not (chat and self.kind == "causal"),
+        )
 
     def generate(
         self,
@@ -79,15 +97,29 @@ class TransformersEngine:
         schemas: Sequence[dict[str, Any] | None] | None = None,
         chat: bool = False,
     ) -> list[Completion]:
-        """Generate a batch in one pass per step (see :func:`generation.generate`)."""
-        return generate(
-            self.loaded,
-            prompts,
-            config,
-            adapters=adapters,
-            logits_processor=self._processor(schemas),
-            add_special_tokens=not (chat and self.kind == "causal"),
-        )
+        """Generate a batch: the rows decode together (with other threads' requests too)."""
+        if adapters is not None and len(adapters) != len(prompts):
+            msg = f"Got {len(adapters)} adapter names for {len(prompts)} prompts."
+            raise ConfigError(msg)
+        if schemas is not None and len(schemas) != len(prompts):
+            msg = f"Got {len(schemas)} schemas for {len(prompts)} prompts."
+            raise ConfigError(msg)
+        handles: list[RequestHandle] = []
+        try:
+            for i, prompt in enumerate(prompts):
+                handles.append(
+                    self.submit(
+                        prompt,
+                        config,
+                        adapter=None if adapters is None else adapters[i],
+                        schema=None if schemas is None else schemas[i],
+                        chat=chat,
+                    )
+                )
+            return [handle.result() for handle in handles]
+        finally:
+            for handle in handles:
+                handle.cancel()  # no-op for finished ones; frees rows after an error
 
     def stream(
         self,
@@ -98,15 +130,13 @@ class TransformersEngine:
         schema: dict[str, Any] | None = None,
         chat: bool = False,
     ) -> Iterator[StreamEvent]:
-        """Stream one prompt token by token, without a background thread."""
-        yield from stream_batch(
-            self.loaded,
-            [prompt],
-            config,
-            adapters=[adapter],
-            logits_processor=self._processor([schema] if schema else None),
-            add_special_tokens=not (chat and self.kind == "causal"),
-        )
+        """Stream one prompt token by token, decoded on this thread (no background thread)."""
+        handle = self.submit(prompt, config, adapter=adapter, schema=schema, chat=chat)
+        try:
+            for event in handle:
+                yield replace(event, index=0)
+        finally:
+            handle.cancel()  # the consumer stopped early: the row leaves the batch
 
 
 __all__ = ["TransformersEngine", "flan_prompt"]
