@@ -17,19 +17,18 @@ Example:
         result = pal.invoke({"question": "Tom has 3 apples and buys 5 more. How many now?"})
         result.answer, result.ok, result.code
 
-Run ``python -m localchain.chains.pal --evaluate FILE.json`` to measure accuracy on a JSON list
-of ``{"question", "answer"[, "task"]}`` problems.
+The run loop is written once, as a generator of steps (:class:`ModelCall`, :class:`ProgramRun`)
+that ``invoke`` drives with blocking calls and ``ainvoke`` with awaited ones. Measure accuracy
+with ``localchain eval --task pal`` (:func:`localchain.eval.pal.evaluate_pal`).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
-import json
 import math
 import re
-import sys
-import time
+from collections.abc import Generator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -113,6 +112,20 @@ class PALResult(BaseModel):
     def error_type(self) -> str | None:
         """The last attempt's error class name, or None when the run succeeded."""
         return None if self.ok or not self.attempts else self.attempts[-1].error_type
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A step of the run loop: ask the model with this prompt; send back its reply."""
+
+    prompt: list[BaseMessage] | str
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """A step of the run loop: run this program; send back its value or the SandboxError."""
+
+    code: str
 
 
 # ------------------------------------------------------------------------- prompts and parsing
@@ -401,26 +414,55 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
             raise error
         return PALResult(question=question, code=last.code, attempts=attempts, ok=False)
 
-    # -- sync ----------------------------------------------------------------------------
+    # -- the run loop, once: steps that a sync and an async driver carry out -----------------
 
-    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
-        question = self._question(inputs)
+    def _steps(self, question: str) -> Generator[ModelCall | ProgramRun, Any, PALResult]:
+        """Ask, run, repair: yields each model call and program run, receives their results."""
         prompt = self._first_prompt(question)
         attempts: list[PALAttempt] = []
         error: SandboxError | None = None
         for _ in range(self.max_repairs + 1):
-            reply = _reply_text(self.model.invoke(prompt, config))
+            reply = _reply_text((yield ModelCall(prompt)))
             code = extract_program(reply)
-            try:
-                outcome: Any = run_program(code, limits=self.limits)
-            except SandboxError as err:
-                outcome = err
+            outcome = yield ProgramRun(code)
             attempt, error = self._record(reply, (code, outcome))
             attempts.append(attempt)
             if attempt.ok:
                 break
             prompt = self._repair_prompt(prompt, reply, attempt)
         return self._finish(question, attempts, error)
+
+    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
+        steps = self._steps(self._question(inputs))
+        step = next(steps)
+        while True:
+            if isinstance(step, ModelCall):
+                result: Any = self.model.invoke(step.prompt, config)
+            else:
+                try:
+                    result = run_program(step.code, limits=self.limits)
+                except SandboxError as err:
+                    result = err
+            try:
+                step = steps.send(result)
+            except StopIteration as done:
+                return done.value
+
+    async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
+        steps = self._steps(self._question(inputs))
+        step = next(steps)
+        while True:
+            if isinstance(step, ModelCall):
+                result: Any = await self.model.ainvoke(step.prompt, config)
+            else:
+                try:
+                    result = await arun_program(step.code, limits=self.limits)
+                except SandboxError as err:
+                    result = err
+            try:
+                step = steps.send(result)
+            except StopIteration as done:
+                return done.value
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -441,27 +483,6 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
             **kwargs,
         )
 
-    # -- async ---------------------------------------------------------------------------
-
-    async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
-        question = self._question(inputs)
-        prompt = self._first_prompt(question)
-        attempts: list[PALAttempt] = []
-        error: SandboxError | None = None
-        for _ in range(self.max_repairs + 1):
-            reply = _reply_text(await self.model.ainvoke(prompt, config))
-            code = extract_program(reply)
-            try:
-                outcome: Any = await arun_program(code, limits=self.limits)
-            except SandboxError as err:
-                outcome = err
-            attempt, error = self._record(reply, (code, outcome))
-            attempts.append(attempt)
-            if attempt.ok:
-                break
-            prompt = self._repair_prompt(prompt, reply, attempt)
-        return self._finish(question, attempts, error)
-
     async def ainvoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
     ) -> PALResult:
@@ -473,7 +494,7 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
         return await self._acall_with_config(run, input, config, **kwargs)
 
 
-# ---------------------------------------------------------------------------------- evaluation
+# ------------------------------------------------------------------------------------ scoring
 
 
 def answers_match(predicted: Answer, expected: Any) -> bool:
@@ -491,84 +512,6 @@ def answers_match(predicted: Answer, expected: Any) -> bool:
     return str(predicted).strip().casefold() == str(expected).strip().casefold()
 
 
-def evaluate(
-    chain: PALChain, problems: list[dict[str, Any]], *, verbose: bool = False
-) -> dict[str, Any]:
-    """Run the chain on problems and measure accuracy.
-
-    Args:
-        chain: The PAL chain; a problem's optional ``task`` overrides the chain's.
-        problems: ``{"question": str, "answer": ...[, "task": str]}`` items.
-        verbose: Print one line per problem.
-
-    Returns:
-        ``{"n", "correct", "accuracy", "ok", "seconds", "results"}``.
-    """
-    started = time.monotonic()
-    correct = succeeded = 0
-    results = []
-    for index, problem in enumerate(problems, 1):
-        runner = chain.model_copy(update={"task": problem.get("task", chain.task)})
-        t0 = time.monotonic()
-        result = runner.invoke({"question": problem["question"]})
-        hit = result.ok and answers_match(result.answer, problem["answer"])
-        correct += hit
-        succeeded += result.ok
-        results.append(
-            {
-                "id": problem.get("id", index),
-                "expected": problem["answer"],
-                "answer": result.answer,
-                "ok": result.ok,
-                "correct": hit,
-                "attempts": len(result.attempts),
-                "error_type": result.error_type,
-            }
-        )
-        if verbose:
-            mark = "correct" if hit else "wrong"
-            print(  # noqa: T201 - evaluation report
-                f"[{index}/{len(problems)}] {mark:7} answer={result.answer!r} "
-                f"expected={problem['answer']!r} attempts={len(result.attempts)} "
-                f"error={result.error_type} ({time.monotonic() - t0:.1f} s)",
-                flush=True,
-            )
-    n = len(problems)
-    return {
-        "n": n,
-        "correct": correct,
-        "accuracy": correct / n if n else 0.0,
-        "ok": succeeded,
-        "seconds": time.monotonic() - started,
-        "results": results,
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m localchain.chains.pal --evaluate problems.json``."""
-    parser = argparse.ArgumentParser(prog="python -m localchain.chains.pal", description=__doc__)
-    parser.add_argument("--evaluate", required=True, type=Path, help="JSON list of problems")
-    parser.add_argument("--model", default=None, help="registry name (default: embedded model)")
-    parser.add_argument("--max-new-tokens", type=int, default=160)
-    parser.add_argument("--max-repairs", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
-    args = parser.parse_args(argv)
-
-    from localchain.models.chat import ChatLocal
-
-    problems = json.loads(args.evaluate.read_text(encoding="utf-8"))[: args.limit]
-    options: dict[str, Any] = {"max_new_tokens": args.max_new_tokens}
-    if args.model:
-        options["model"] = args.model
-    chain = PALChain.from_model(ChatLocal(**options), max_repairs=args.max_repairs)
-    report = evaluate(chain, problems, verbose=True)
-    print(  # noqa: T201 - evaluation report
-        f"PAL accuracy: {report['correct']}/{report['n']} = {report['accuracy']:.1%} "
-        f"({report['ok']} programs ran; {report['seconds']:.0f} s)"
-    )
-    return 0
-
-
 __all__ = [
     "Answer",
     "PALAttempt",
@@ -578,11 +521,6 @@ __all__ = [
     "answers_match",
     "build_messages",
     "build_seq2seq_prompt",
-    "evaluate",
     "extract_program",
     "load_pal_prompts",
 ]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,18 +17,16 @@ Example:
         chain = TripleExtractionChain.from_model(ChatLocal(max_new_tokens=200))
         chain.invoke({"text": "Marie Curie was born in Warsaw. She won the Nobel Prize."})
         # [Triple(subject='Marie Curie', relation='born_in', object='Warsaw'), ...]
+
+Measure it on a gold set with ``localchain eval --task triples``
+(:func:`localchain.eval.triples.evaluate_triples`); :func:`score_triples` scores one text.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
-import time
 import unicodedata
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Generator, Iterable, Sequence
 from typing import Annotated, Any
 
 from langchain_core.language_models import BaseLanguageModel
@@ -276,39 +274,39 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         found = list(triples.triples)
         return normalize_triples(found) if self.normalize else found
 
-    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
-        text = self._text(inputs)
+    def _steps(
+        self, text: str
+    ) -> Generator[tuple[type[BaseModel], list[BaseMessage]], Any, list[Triple]]:
+        """Facts, then triples: yields each (schema, messages) call, receives its output."""
         if not text.strip():
             return []
         facts = [text.strip()]
         if self.facts_first:
-            extracted = self.model.with_structured_output(Facts).invoke(  # type: ignore[attr-defined]
-                _facts_messages(text), config
-            )
-            facts = _unique_facts(extracted)
+            facts = _unique_facts((yield Facts, _facts_messages(text)))
             if not facts:
                 return []
-        triples = self.model.with_structured_output(Triples).invoke(  # type: ignore[attr-defined]
-            _triples_messages(facts), config
-        )
+        triples = yield Triples, _triples_messages(facts)
         return self._finish(Triples.model_validate(triples))
 
+    def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
+        steps = self._steps(self._text(inputs))
+        try:
+            schema, messages = next(steps)
+            while True:
+                structured = self.model.with_structured_output(schema)  # type: ignore[attr-defined]
+                schema, messages = steps.send(structured.invoke(messages, config))
+        except StopIteration as done:
+            return done.value
+
     async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
-        text = self._text(inputs)
-        if not text.strip():
-            return []
-        facts = [text.strip()]
-        if self.facts_first:
-            extracted = await self.model.with_structured_output(Facts).ainvoke(  # type: ignore[attr-defined]
-                _facts_messages(text), config
-            )
-            facts = _unique_facts(extracted)
-            if not facts:
-                return []
-        triples = await self.model.with_structured_output(Triples).ainvoke(  # type: ignore[attr-defined]
-            _triples_messages(facts), config
-        )
-        return self._finish(Triples.model_validate(triples))
+        steps = self._steps(self._text(inputs))
+        try:
+            schema, messages = next(steps)
+            while True:
+                structured = self.model.with_structured_output(schema)  # type: ignore[attr-defined]
+                schema, messages = steps.send(await structured.ainvoke(messages, config))
+        except StopIteration as done:
+            return done.value
 
     def invoke(
         self, input: dict[str, Any] | str, config: RunnableConfig | None = None, **kwargs: Any
@@ -339,7 +337,7 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         return await self._acall_with_config(run, input, config, **kwargs)
 
 
-# --------------------------------------------------------------------------------- evaluation
+# ------------------------------------------------------------------------------------ scoring
 
 
 def _match_key(triple: Triple | Sequence[str], *, relation: bool) -> tuple[str, ...]:
@@ -377,73 +375,6 @@ def score_triples(
             "precision": precision, "recall": recall, "f1": f1}  # fmt: skip
 
 
-def evaluate_triples(
-    chain: TripleExtractionChain, items: list[dict[str, Any]], *, verbose: bool = False
-) -> dict[str, Any]:
-    """Micro-averaged P/R/F1 of a chain on ``{"text", "triples": [[s, r, o], ...]}`` items.
-
-    Returns:
-        ``{"strict": scores, "pairs": scores, "seconds", "results"}``: ``strict`` needs the
-        relation to match, ``pairs`` only the (subject, object) pair.
-    """
-    started = time.monotonic()
-    totals = {True: [0, 0, 0], False: [0, 0, 0]}
-    results = []
-    for item in items:
-        t0 = time.monotonic()
-        predicted = chain.invoke({"text": item["text"]})
-        for relation, total in totals.items():
-            scores = score_triples(predicted, item["triples"], relation=relation)
-            total[0] += scores["tp"]
-            total[1] += scores["predicted"]
-            total[2] += scores["gold"]
-        results.append({"id": item.get("id"), "predicted": [t.model_dump() for t in predicted]})
-        if verbose:
-            print(f"[{item.get('id')}] {time.monotonic() - t0:.0f} s", flush=True)  # noqa: T201
-            for triple in predicted:
-                print(f"    {triple.subject} | {triple.relation} | {triple.object}")  # noqa: T201
-
-    def micro(tp: int, n_predicted: int, n_gold: int) -> dict[str, float]:
-        precision = tp / n_predicted if n_predicted else 0.0
-        recall = tp / n_gold if n_gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        return {"tp": tp, "predicted": n_predicted, "gold": n_gold,
-                "precision": precision, "recall": recall, "f1": f1}  # fmt: skip
-
-    return {
-        "strict": micro(*totals[True]),
-        "pairs": micro(*totals[False]),
-        "seconds": time.monotonic() - started,
-        "results": results,
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m localchain.chains.triples --evaluate gold.json``."""
-    parser = argparse.ArgumentParser(prog="python -m localchain.chains.triples")
-    parser.add_argument("--evaluate", required=True, type=Path, help="JSON gold set")
-    parser.add_argument("--model", default=None, help="registry name (default: embedded model)")
-    parser.add_argument("--max-new-tokens", type=int, default=256)
-    args = parser.parse_args(argv)
-
-    from localchain.models.chat import ChatLocal
-
-    items = json.loads(args.evaluate.read_text(encoding="utf-8"))
-    options: dict[str, Any] = {"max_new_tokens": args.max_new_tokens}
-    if args.model:
-        options["model"] = args.model
-    report = evaluate_triples(TripleExtractionChain.from_model(ChatLocal(**options)), items,
-                              verbose=True)  # fmt: skip
-    for name in ("strict", "pairs"):
-        s = report[name]
-        print(  # noqa: T201 - evaluation report
-            f"{name}: precision {s['precision']:.2f} ({s['tp']}/{s['predicted']}), "
-            f"recall {s['recall']:.2f} ({s['tp']}/{s['gold']}), F1 {s['f1']:.2f}"
-        )
-    print(f"{len(items)} texts in {report['seconds']:.0f} s")  # noqa: T201
-    return 0
-
-
 __all__ = [
     "Facts",
     "Triple",
@@ -454,9 +385,4 @@ __all__ = [
     "normalize_relation",
     "normalize_triples",
     "score_triples",
-    "evaluate_triples",
 ]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -334,23 +334,65 @@ def run_tune_command(args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_TASKS = ("jsonl", "pal", "triples")
+"""What ``localchain eval --task`` scores: a jsonl set (base vs base+adapter), PAL, triples."""
+
+
 def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base", required=True, help="base model: registry name or directory")
+    parser.add_argument(
+        "--task",
+        choices=EVAL_TASKS,
+        default="jsonl",
+        help="jsonl: base vs base+adapter on prompt/completion records (default); pal: PAL "
+        "accuracy; triples: triple-extraction precision/recall/F1",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        help="model: registry name or directory (required for jsonl; pal and triples default "
+        "to the registry default)",
+    )
     parser.add_argument("--adapter", default=None, help="adapter name or directory")
-    parser.add_argument("--data", required=True, help="jsonl with prompt/completion records")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="jsonl records (required for jsonl), or a JSON list of problems / gold items for "
+        "pal / triples (default: the packaged sets)",
+    )
     parser.add_argument("--max-new-tokens", type=_positive_int, default=None)
-    parser.add_argument("--batch-size", type=_positive_int, default=8)
+    parser.add_argument("--batch-size", type=_positive_int, default=8, help="jsonl only")
     parser.add_argument("--limit", type=_positive_int, default=None, help="first N examples")
     parser.add_argument("--template", default=None, help="prompt template name or '{prompt}' text")
+    parser.add_argument("--max-repairs", type=int, default=1, help="pal only: repair attempts")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--output", default=None, help="write the scores and outputs as JSON")
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
-    """``localchain eval``: score the base (and base+adapter) on a jsonl set, print a table."""
+    """``localchain eval``: score a jsonl set (base and base+adapter), PAL or triples; a table."""
+    if args.task == "jsonl":
+        report: Any = _eval_jsonl(args)
+    elif args.task == "pal":
+        report = _eval_pal(args)
+    else:
+        report = _eval_triples(args)
+    print(report.table())
+    if args.output:
+        print(f"wrote {report.write_json(args.output)}")
+    return 0
+
+
+def _eval_jsonl(args: argparse.Namespace) -> Any:
     from localchain.eval.runner import evaluate
 
-    report = evaluate(
+    missing = [flag for flag, value in (("--base", args.base), ("--data", args.data)) if not value]
+    if missing:
+        msg = (
+            f"localchain eval --task jsonl needs {' and '.join(missing)}: the base model and a "
+            "jsonl file of prompt/completion records (pal and triples have packaged sets)."
+        )
+        raise ConfigError(msg)
+    return evaluate(
         args.base,
         args.data,
         adapter=args.adapter,
@@ -360,10 +402,40 @@ def run_eval_command(args: argparse.Namespace) -> int:
         template=args.template,
         device=args.device,
     )
-    print(report.table())
-    if args.output:
-        print(f"wrote {report.write_json(args.output)}")
-    return 0
+
+
+def _eval_pal(args: argparse.Namespace) -> Any:
+    from localchain.chains.pal import PALChain
+    from localchain.eval.pal import evaluate_pal
+
+    model = eval_chat_model(args, default_max_new_tokens=160)
+    chain = PALChain.from_model(model, max_repairs=args.max_repairs)
+    return evaluate_pal(chain, args.data, limit=args.limit, echo=_progress)
+
+
+def _eval_triples(args: argparse.Namespace) -> Any:
+    from localchain.chains.triples import TripleExtractionChain
+    from localchain.eval.triples import evaluate_triples
+
+    chain = TripleExtractionChain.from_model(eval_chat_model(args, default_max_new_tokens=256))
+    return evaluate_triples(chain, args.data, limit=args.limit, echo=_progress)
+
+
+def eval_chat_model(args: argparse.Namespace, *, default_max_new_tokens: int) -> Any:
+    """The ``ChatLocal`` a task evaluation runs its chain on (``--base``, ``--adapter``...)."""
+    from localchain.models.chat import ChatLocal
+    from localchain.models.registry import DEFAULT_MODEL
+
+    return ChatLocal(
+        model=args.base or DEFAULT_MODEL,
+        adapter=args.adapter,
+        device=args.device,
+        max_new_tokens=args.max_new_tokens or default_max_new_tokens,
+    )
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 # -- shared helpers ------------------------------------------------------------------------
@@ -420,7 +492,8 @@ COMMANDS: dict[str, Command] = {
         run=run_tune_command,
     ),
     "eval": Command(
-        help="score a base model and base+adapter (exact match, ROUGE, BLEU) on a jsonl file",
+        help="score base and base+adapter on a jsonl file (exact match, ROUGE, BLEU), or the "
+        "PAL and triple-extraction chains on their gold sets (--task pal|triples)",
         add_arguments=_add_eval_arguments,
         run=run_eval_command,
     ),

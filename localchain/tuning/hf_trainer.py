@@ -96,7 +96,7 @@ def build_trainer(
         label_names=["labels"],
         dataloader_num_workers=0,
     )
-    callbacks = []
+    callbacks: list[Any] = []
     if use_val and config.early_stopping_patience:
         callbacks.append(
             EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)

@@ -1,5 +1,6 @@
 """PALChain on the real embedded SmolLM2-135M: results are well-formed (accuracy is measured
-separately with ``python -m localchain.chains.pal --evaluate tests/fixtures/pal_problems.json``).
+separately with ``localchain eval --task pal``, on the packaged copy of
+``tests/fixtures/pal_problems.json``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from localchain.chains.pal import PALChain, PALResult
+from localchain.eval.pal import evaluate_pal
 from localchain.models.chat import ChatLocal
 from localchain.sandbox import SandboxLimits
 
@@ -45,3 +47,11 @@ def test_pal_result_is_well_formed(smollm, problem):
         assert result.answer is None
         assert all(a.error and a.error_type for a in result.attempts)
         assert result.error == result.attempts[-1].error
+
+
+def test_evaluate_pal_reports_on_the_packaged_problems(smollm):
+    chain = PALChain.from_model(smollm, max_repairs=0, limits=SandboxLimits(timeout_s=5))
+    report = evaluate_pal(chain, limit=2)
+    assert report.n == 2 and 0 <= report.correct <= report.ran <= 2
+    assert report.model == "smollm2-135m-instruct"
+    assert report.table().splitlines()[-2].startswith("all")

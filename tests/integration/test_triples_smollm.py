@@ -1,7 +1,7 @@
 """TripleExtractionChain on the real embedded SmolLM2-135M: constrained output is well-formed.
 
-Quality is measured separately on the gold set:
-``python -m localchain.chains.triples --evaluate tests/fixtures/triples_gold.json``.
+Quality is measured separately on the gold set (the packaged copy of
+``tests/fixtures/triples_gold.json``): ``localchain eval --task triples``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 
 from localchain.chains.graph import KnowledgeGraph
 from localchain.chains.triples import Triple, TripleExtractionChain, entity_key, normalize_relation
+from localchain.eval.triples import evaluate_triples
 from localchain.models.chat import ChatLocal
 
 pytestmark = pytest.mark.slow
@@ -42,3 +43,11 @@ def test_triples_from_a_news_paragraph_are_well_formed():
     assert len(keys) == len(set(keys))  # merged, no duplicates
     graph = KnowledgeGraph(triples)
     assert len(graph) == len(triples)
+
+
+def test_evaluate_triples_reports_on_the_packaged_gold_set():
+    model = ChatLocal(model="smollm2-135m-instruct", device="cpu", max_new_tokens=200)
+    report = evaluate_triples(TripleExtractionChain.from_model(model), limit=1)
+    assert len(report.results) == 1 and report.strict.gold >= 1
+    assert 0.0 <= report.strict.f1 <= 1.0 and report.pairs.tp >= report.strict.tp
+    assert report.table().splitlines()[1].startswith("strict")

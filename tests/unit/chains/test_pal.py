@@ -11,7 +11,6 @@ from localchain.chains.pal import (
     answers_match,
     build_messages,
     build_seq2seq_prompt,
-    evaluate,
     extract_program,
     load_pal_prompts,
 )
@@ -259,18 +258,28 @@ def test_answers_match(predicted, expected, same):
     assert answers_match(predicted, expected) is same
 
 
-def test_evaluate_counts_correct_answers(capsys):
-    replies = {"one": "1", "two": "3", "date": "'01/01/2020'"}
-    model = FakeChatModel(fn=lambda messages, options: replies[messages[-1].content.split()[-1]])
-    problems = [
-        {"question": "one", "answer": 1},
-        {"question": "two", "answer": 2},
-        {"question": "date", "answer": "01/01/2020", "task": "date"},
-    ]
-    report = evaluate(PALChain.from_model(model), problems, verbose=True)
-    assert (report["n"], report["correct"], report["ok"]) == (3, 2, 3)
-    assert report["accuracy"] == pytest.approx(2 / 3)
-    assert "[3/3] correct" in capsys.readouterr().out
+def test_sync_and_async_share_one_run_loop():
+    pal, _ = chain(REFUSED, RIGHT)
+    steps = pal._steps("q")
+    call = next(steps)
+    assert type(call).__name__ == "ModelCall" and call.prompt[-1].content == "Question: q"
+    run = steps.send(REFUSED)
+    assert type(run).__name__ == "ProgramRun" and "import os" in run.code
+    refusal = ProgramRefusedError(
+        "import of module 'os' is not allowed", reason="os", line=1, col=1
+    )
+    repair = steps.send(refusal)
+    assert "'os'" in repair.prompt[-1].content
+    assert steps.send(RIGHT).code.startswith("def solution")
+    with pytest.raises(StopIteration) as done:
+        steps.send(8)
+    assert done.value.value.answer == 8 and len(done.value.value.attempts) == 2
+
+
+def test_chain_module_is_no_longer_a_script():
+    import localchain.chains.pal as module
+
+    assert not hasattr(module, "main") and not hasattr(module, "evaluate")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from localchain.chains.triples import (
     TripleExtractionChain,
     Triples,
     entity_key,
-    evaluate_triples,
     normalize_entity,
     normalize_relation,
     normalize_triples,
@@ -164,18 +163,6 @@ def test_score_triples_matches_on_normalised_keys():
     pairs = score_triples(predicted, gold, relation=False)
     assert (pairs["tp"], pairs["precision"], pairs["recall"]) == (2, 2 / 3, 1.0)
     assert score_triples([], gold)["f1"] == 0.0
-
-
-def test_evaluate_triples_micro_averages(capsys):
-    chain, _ = make_chain(FACTS, TRIPLES, FACTS, {"triples": []})
-    items = [
-        {"id": "a", "text": TEXT, "triples": [["Marie Curie", "was born in", "Warsaw"]]},
-        {"id": "b", "text": TEXT, "triples": [["Marie Curie", "won", "Nobel Prize"]]},
-    ]
-    report = evaluate_triples(chain, items, verbose=True)
-    assert report["strict"]["tp"] == 1 and report["strict"]["predicted"] == 2
-    assert report["strict"]["precision"] == 0.5 and report["strict"]["recall"] == 0.5
-    assert "Marie Curie | won | Nobel Prize" in capsys.readouterr().out
 
 
 def test_repeated_facts_are_sent_once():
