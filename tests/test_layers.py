@@ -16,12 +16,14 @@ LAYERS = {
     "prompts": 2,
     "index": 2,
     "memory": 2,
+    "datasets": 2,
     "tools": 2,
     "chains": 3,
     "agents": 3,
     "tuning": 3,
     "eval": 3,
-    "cli": 4,
+    "server": 4,
+    "cli": 5,
 }
 
 

@@ -163,14 +163,14 @@ def fit_window(
     limit = (lm.context_length - 1 if lm.kind == "causal" else lm.context_length) - reserved
     if len(ids) <= limit:
         return ids
-    prefix = f" after {reserved} virtual tokens" if reserved else ""
+    after = f" after {reserved} virtual tokens" if reserved else ""
     if config.truncation == "left" and limit >= 1:
         keep = (
             max(1, limit - min(config.max_new_tokens, limit // 2)) if lm.kind == "causal" else limit
         )
         return ids[-keep:]
     msg = (
-        f"Prompt {index} has {len(ids)} tokens{prefix} but {lm.name!r} has a context window of "
+        f"Prompt {index} has {len(ids)} tokens{after} but {lm.name!r} has a context window of "
         f"{lm.context_length} tokens; shorten it, or pass truncation='left' to drop the oldest "
         "tokens."
     )

@@ -192,7 +192,9 @@ def test_decoder_prompt_tuning_loss_falls(decoder_prompt):
     assert not decoder_prompt.registered  # the adapter manager serves LoRA only
 
 
-def test_prompt_tuning_adapter_is_scored_through_the_decode_loop(decoder_prompt, data, tiny_decoder_path):
+def test_prompt_tuning_adapter_is_scored_through_the_decode_loop(
+    decoder_prompt, data, tiny_decoder_path
+):
     from localchain.eval.runner import evaluate
 
     report = evaluate(str(tiny_decoder_path), data[1], adapter="dec-prompt", max_new_tokens=6)
