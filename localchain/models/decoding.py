@@ -85,6 +85,8 @@ class Row:
     emitted: int = 0
     done: bool = False
     finish_reason: Literal["stop", "length"] = "length"
+    error: Exception | None = None
+    """Why this row failed (its own processor raised); its last event has no completion."""
 
     @property
     def prompt_tokens(self) -> int:
@@ -368,12 +370,16 @@ class DecodeBatch:
             scores = self._scores
             if self._batch_processor is not None:
                 scores = self._batch_processor(self._history, scores)
+            events: list[StreamEvent] = []
             for i, row in enumerate(self.rows):
                 if row.processor is not None and not row.done:
                     own = torch.tensor([[*row.prompt_ids, *row.ids]], device=scores.device)
-                    scores[i : i + 1] = row.processor(own, scores[i : i + 1])
+                    try:
+                        scores[i : i + 1] = row.processor(own, scores[i : i + 1])
+                    except Exception as err:  # this row fails; the others go on
+                        row.error, row.done = err, True
+                        events.append(StreamEvent(row.key, "", done=True))
             tokens = _choose_rows(scores, self.rows)
-        events: list[StreamEvent] = []
         eos = set(self.lm.eos_token_ids)
         for row, token in zip(self.rows, tokens, strict=True):
             if not row.done:

@@ -133,7 +133,11 @@ def stream_batch(
     # between events, so no ``yield`` happens inside a tensor step (inference mode is per thread).
     batch.add(rows)
     while batch.rows:
-        yield from batch.step()
+        for event in batch.step():
+            row = rows[event.index]
+            if row.error is not None:
+                raise row.error
+            yield event
 
 
 def _check_prefixes(

@@ -405,7 +405,10 @@ class Scheduler:
                 receiver = self._work.running.get(event.index)
                 if receiver is None:
                     continue
-                receiver._deliver(event)
+                if receiver.row.error is not None:
+                    receiver._fail(receiver.row.error)
+                else:
+                    receiver._deliver(event)
                 if event.done:
                     del self._work.running[event.index]
                     self._finished_count += 1
@@ -434,6 +437,7 @@ class Scheduler:
                 del self._work.running[handle.row.key]
                 self._work.cancelled.add(handle.row.key)
             handle._finished = True
+            handle._events.clear()  # a cancelled request yields nothing more
             self._finished_count += 1
             handle._wake()
             self._cond.notify_all()
