@@ -219,3 +219,28 @@ def test_empty_prompt_starts_from_the_start_token(decoder_lm):
     batch = generate(decoder_lm, ["", "hello"], CONFIG)[0]
     assert alone.prompt_tokens == 1
     assert alone.token_ids == batch.token_ids
+
+
+def test_one_chatlocal_from_eight_threads_matches_sequential_calls(
+    decoder_lm, loud_adapter, tiny_decoder_path
+):
+    from localchain.models.chat import ChatLocal
+
+    decoder_lm.adapters.add("loud", loud_adapter)
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_new_tokens=8)
+    jobs = [(PROMPTS[i // 2], "loud" if i % 2 else None) for i in range(8)]  # pairs: same prompt
+    expected = [chat.invoke(p, adapter=a).content for p, a in jobs]
+    assert any(expected[i] != expected[i + 1] for i in range(0, 8, 2))
+    got: list[str | None] = [None] * len(jobs)
+    barrier = threading.Barrier(len(jobs))
+
+    def run(i):
+        barrier.wait()
+        got[i] = chat.invoke(jobs[i][0], adapter=jobs[i][1]).content
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert got == expected
