@@ -66,6 +66,7 @@ MODELS_RANKS = {
     "fake": 0,
     "loading": 1,
     "adapters": 2,
+    "kv_cache": 2,
     "embeddings": 2,
     "decoding": 3,
     "generation": 4,

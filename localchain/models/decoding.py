@@ -28,6 +28,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from localchain.errors import AdapterError, ConfigError, ContextLengthError
 from localchain.models.adapters import BASE_ADAPTER
+from localchain.models.kv_cache import (
+    base_model,
+    cache_kwarg,
+    cache_of,
+    first_inputs,
+    merge_caches,
+    mergeable,
+    pad_id,
+    pad_left,
+)
 from localchain.models.settings import GenerationConfig
 
 if TYPE_CHECKING:
@@ -207,9 +217,9 @@ class DecodeBatch:
         self._history: torch.Tensor | None = None  # [B, L]: prompt (causal) or decoder ids
         self._encoder: torch.Tensor | None = None  # seq2seq: encoder states [B, S, H]
         self._started = False
-        self._cache_name = _cache_kwarg(lm.model)
+        self._cache_name = cache_kwarg(lm.model)
         self._keep_logits = (
-            "logits_to_keep" in inspect.signature(_base(lm.model).forward).parameters
+            "logits_to_keep" in inspect.signature(base_model(lm.model).forward).parameters
         )
 
     def __len__(self) -> int:
@@ -222,7 +232,7 @@ class DecodeBatch:
             return True
         if self._batch_processor is not None:
             return False
-        return self.lm.kind == "causal" and _mergeable(self._cache)
+        return self.lm.kind == "causal" and mergeable(self._cache)
 
     # -- joining -------------------------------------------------------------------------
 
@@ -254,7 +264,7 @@ class DecodeBatch:
         import torch
 
         prefixes = _prefixes(rows)
-        history, mask, inputs = _first_inputs(self.lm, [r.prompt_ids for r in rows], prefixes)
+        history, mask, inputs = first_inputs(self.lm, [r.prompt_ids for r in rows], prefixes)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         padded = bool((mask == 0).any())
         extra = {"logits_to_keep": 1} if self._keep_logits else {}
@@ -268,7 +278,7 @@ class DecodeBatch:
             **extra,
         )
         scores = out.logits[:, -1, :].float()
-        cache, last = _cache_of(out), positions[:, -1:]
+        cache, last = cache_of(out), positions[:, -1:]
         if not self.rows:
             self._cache, self._mask, self._last_pos = cache, mask, last
             self._history, self._scores = history, scores
@@ -276,12 +286,12 @@ class DecodeBatch:
         assert self._mask is not None and self._history is not None  # noqa: S101
         assert self._last_pos is not None and self._scores is not None  # noqa: S101
         width = max(self._mask.shape[1], mask.shape[1])
-        _merge_caches(self._cache, cache, width)
-        self._mask = torch.cat([_pad_left(self._mask, width, 0), _pad_left(mask, width, 0)])
+        merge_caches(self._cache, cache, width)
+        self._mask = torch.cat([pad_left(self._mask, width, 0), pad_left(mask, width, 0)])
         hwidth = max(self._history.shape[1], history.shape[1])
         pad = pad_id(self.lm)
         self._history = torch.cat(
-            [_pad_left(self._history, hwidth, pad), _pad_left(history, hwidth, pad)]
+            [pad_left(self._history, hwidth, pad), pad_left(history, hwidth, pad)]
         )
         self._last_pos = torch.cat([self._last_pos, last])
         self._scores = torch.cat([self._scores, scores])
@@ -290,7 +300,7 @@ class DecodeBatch:
         import torch
 
         lm = self.lm
-        _, mask, inputs = _first_inputs(
+        _, mask, inputs = first_inputs(
             lm, [r.prompt_ids for r in rows], _prefixes(rows), left=False
         )
         start = lm.model.config.decoder_start_token_id
@@ -302,7 +312,7 @@ class DecodeBatch:
             rows, **inputs, attention_mask=mask, decoder_input_ids=decoder_ids, use_cache=True
         )
         self._encoder, self._mask, self._history = out.encoder_last_hidden_state, mask, decoder_ids
-        self._cache, self._scores = _cache_of(out), out.logits[:, -1, :].float()
+        self._cache, self._scores = cache_of(out), out.logits[:, -1, :].float()
 
     # -- leaving -------------------------------------------------------------------------
 
@@ -342,7 +352,7 @@ class DecodeBatch:
         assert self._mask is not None  # noqa: S101
         used = self._mask.any(dim=0).nonzero()
         first = int(used[0]) if used.numel() else 0
-        if first > 0 and _mergeable(self._cache):
+        if first > 0 and mergeable(self._cache):
             for layer in self._cache.layers:
                 layer.keys = layer.keys[:, :, first:]
                 layer.values = layer.values[:, :, first:]
@@ -430,7 +440,7 @@ class DecodeBatch:
                 use_cache=True,
                 **{self._cache_name: self._cache},
             )
-        self._cache, self._scores = _cache_of(out), out.logits[:, -1, :].float()
+        self._cache, self._scores = cache_of(out), out.logits[:, -1, :].float()
 
     def _forward(self, rows: list[Row], **inputs: Any) -> Any:
         """Run the model under its lock, routing each row to its adapter."""
@@ -530,117 +540,9 @@ def _safe_length(text: str, stops: list[str], hold: int) -> int:
     return end
 
 
-# -- tensors and caches ----------------------------------------------------------------------
-
-
-def pad_id(lm: LoadedModel) -> int:
-    """The token id used for padding (the EOS token when the tokenizer has no pad token)."""
-    pad = lm.tokenizer.pad_token_id
-    return int(pad if pad is not None else lm.eos_token_ids[0])
-
-
 def _prefixes(rows: list[Row]) -> list[torch.Tensor | None] | None:
     prefixes = [row.prefix for row in rows]
     return None if all(p is None for p in prefixes) else prefixes
-
-
-def _first_inputs(
-    lm: LoadedModel,
-    encoded: list[list[int]],
-    prefixes: list[torch.Tensor | None] | None,
-    *,
-    left: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """The padded prompt ids, the attention mask, and the first forward's inputs.
-
-    Decoders pad on the left (every row ends at the same column), encoders on the right.
-    Without prefixes the inputs are the ids; with them, ``inputs_embeds`` holding each row's
-    prefix followed by its token embeddings, and a mask (wider than the ids) covering both.
-    """
-    import torch
-
-    device, pad = lm.device, pad_id(lm)
-    width = max(len(ids) for ids in encoded)
-    input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for i, ids in enumerate(encoded):
-        span = slice(width - len(ids), width) if left else slice(0, len(ids))
-        input_ids[i, span] = torch.tensor(ids, dtype=torch.long)
-        mask[i, span] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
-    if prefixes is None:
-        return input_ids, mask, {"input_ids": input_ids}
-    embed = lm.model.get_input_embeddings()
-    tokens = embed(input_ids)
-    lengths = [len(ids) + (0 if p is None else p.shape[0]) for ids, p in zip(encoded, prefixes)]
-    full = max(lengths)
-    embeds = embed(torch.full((len(encoded), full), pad, dtype=torch.long, device=device))
-    full_mask = torch.zeros((len(encoded), full), dtype=torch.long, device=device)
-    for i, (ids, prefix) in enumerate(zip(encoded, prefixes, strict=True)):
-        own = tokens[i, width - len(ids) :] if left else tokens[i, : len(ids)]
-        if prefix is not None:
-            own = torch.cat([prefix.to(device=device, dtype=tokens.dtype), own])
-        span = slice(full - len(own), full) if left else slice(0, len(own))
-        embeds[i, span] = own
-        full_mask[i, span] = 1
-    return input_ids, full_mask, {"inputs_embeds": embeds}
-
-
-def _pad_left(tensor: torch.Tensor, width: int, value: int) -> torch.Tensor:
-    import torch
-
-    missing = width - tensor.shape[1]
-    if missing <= 0:
-        return tensor
-    filler = torch.full((tensor.shape[0], missing), value, dtype=tensor.dtype, device=tensor.device)
-    return torch.cat([filler, tensor], dim=1)
-
-
-def _mergeable(cache: Any) -> bool:
-    """Whether rows can be padded and merged into ``cache`` (plain, non-sliding layers)."""
-    layers = getattr(cache, "layers", None)
-    if not layers:
-        return False
-    return all(
-        not getattr(layer, "is_sliding", False) and getattr(layer, "keys", None) is not None
-        for layer in layers
-    )
-
-
-def _merge_caches(into: Any, other: Any, width: int) -> None:
-    """Append ``other``'s rows to ``into``, left-padding both to ``width`` positions."""
-    import torch
-
-    for mine, theirs in zip(into.layers, other.layers, strict=True):
-        for name in ("keys", "values"):
-            a, b = getattr(mine, name), getattr(theirs, name)
-            a = _pad_cache_left(a, width)
-            b = _pad_cache_left(b, width)
-            setattr(mine, name, torch.cat([a, b], dim=0))
-
-
-def _pad_cache_left(tensor: torch.Tensor, width: int) -> torch.Tensor:
-    import torch
-
-    missing = width - tensor.shape[-2]
-    if missing <= 0:
-        return tensor
-    shape = (*tensor.shape[:-2], missing, tensor.shape[-1])
-    return torch.cat([tensor.new_zeros(shape), tensor], dim=-2)
-
-
-def _cache_kwarg(model: Any) -> str:
-    params = inspect.signature(_base(model).forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def _cache_of(output: Any) -> Any:
-    cache = output.get("cache") if hasattr(output, "get") else None
-    return cache if cache is not None else output.past_key_values
-
-
-def _base(model: Any) -> Any:
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
 __all__ = [
