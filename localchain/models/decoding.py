@@ -15,8 +15,10 @@ adapters attach and detach under the same lock, so neither can change a pass in 
 is plain tensors and a ``DynamicCache`` whose rows can be padded, merged and selected, which a
 later static (fixed-slot) cache can replace without changing this interface.
 
-Encoder-decoder (seq2seq) batches admit new rows only while empty: their cross-attention state
-is not merged yet, so a scheduler waits for a seq2seq batch to drain before starting the next.
+Encoder-decoder (seq2seq) rows join the same way: encoder states, their mask and the
+cross-attention cache are right-padded to the longer input, and the decoder's self-attention
+cache is left-padded with a decoder attention mask (relative position biases see the same
+distances as without padding).
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from localchain.models.kv_cache import (
     first_inputs,
     merge_caches,
     mergeable,
+    pad_cache_right,
     pad_id,
     pad_left,
+    pad_right,
 )
 from localchain.models.settings import GenerationConfig
 
@@ -216,6 +220,7 @@ class DecodeBatch:
         self._last_pos: torch.Tensor | None = None  # causal: [B, 1] position of the last token
         self._history: torch.Tensor | None = None  # [B, L]: prompt (causal) or decoder ids
         self._encoder: torch.Tensor | None = None  # seq2seq: encoder states [B, S, H]
+        self._dec_mask: torch.Tensor | None = None  # seq2seq: decoder mask [B, T]
         self._started = False
         self._cache_name = cache_kwarg(lm.model)
         self._keep_logits = (
@@ -232,7 +237,11 @@ class DecodeBatch:
             return True
         if self._batch_processor is not None:
             return False
-        return self.lm.kind == "causal" and mergeable(self._cache)
+        if self.lm.kind == "causal":
+            return mergeable(self._cache)
+        return mergeable(getattr(self._cache, "self_attention_cache", None)) and mergeable(
+            getattr(self._cache, "cross_attention_cache", None)
+        )
 
     # -- joining -------------------------------------------------------------------------
 
@@ -311,8 +320,31 @@ class DecodeBatch:
         out = self._forward(
             rows, **inputs, attention_mask=mask, decoder_input_ids=decoder_ids, use_cache=True
         )
-        self._encoder, self._mask, self._history = out.encoder_last_hidden_state, mask, decoder_ids
-        self._cache, self._scores = cache_of(out), out.logits[:, -1, :].float()
+        encoder, cache, scores = out.encoder_last_hidden_state, cache_of(out), out.logits[:, -1, :]
+        dec_mask = torch.ones_like(decoder_ids)
+        if not self.rows:
+            self._encoder, self._mask, self._history = encoder, mask, decoder_ids
+            self._cache, self._scores, self._dec_mask = cache, scores.float(), dec_mask
+            return
+        assert self._encoder is not None and self._mask is not None  # noqa: S101
+        assert self._history is not None and self._dec_mask is not None  # noqa: S101
+        assert self._scores is not None  # noqa: S101
+        # Encoder side: pad on the right to the longer input (masked), cross-attention likewise.
+        width = max(self._mask.shape[1], mask.shape[1])
+        self._encoder = torch.cat([pad_right(self._encoder, width), pad_right(encoder, width)])
+        self._mask = torch.cat([pad_right(self._mask, width), pad_right(mask, width)])
+        _merge_right(self._cache.cross_attention_cache, cache.cross_attention_cache, width)
+        # Decoder side: the newcomers have fewer decoder tokens; pad them on the left (masked).
+        steps = max(self._history.shape[1], decoder_ids.shape[1])
+        merge_caches(self._cache.self_attention_cache, cache.self_attention_cache, steps)
+        pad = pad_id(lm)
+        self._history = torch.cat(
+            [pad_left(self._history, steps, pad), pad_left(decoder_ids, steps, pad)]
+        )
+        self._dec_mask = torch.cat(
+            [pad_left(self._dec_mask, steps, 0), pad_left(dec_mask, steps, 0)]
+        )
+        self._scores = torch.cat([self._scores, scores.float()])
 
     # -- leaving -------------------------------------------------------------------------
 
@@ -338,7 +370,7 @@ class DecodeBatch:
         index = torch.tensor(keep, device=self.lm.device)
         with torch.inference_mode():
             self._cache.batch_select_indices(index)
-            for name in ("_scores", "_mask", "_last_pos", "_history", "_encoder"):
+            for name in ("_scores", "_mask", "_last_pos", "_history", "_encoder", "_dec_mask"):
                 tensor = getattr(self, name)
                 if tensor is not None:
                     setattr(self, name, tensor.index_select(0, index))
@@ -360,7 +392,7 @@ class DecodeBatch:
 
     def _clear(self) -> None:
         self._cache = self._mask = self._last_pos = self._history = None
-        self._encoder = self._scores = None
+        self._encoder = self._scores = self._dec_mask = None
 
     # -- stepping ------------------------------------------------------------------------
 
@@ -432,11 +464,15 @@ class DecodeBatch:
                 **extra,
             )
         else:
+            assert self._dec_mask is not None  # noqa: S101
+            self._dec_mask = torch.cat([self._dec_mask, torch.ones_like(chosen)], dim=-1)
+            padded = bool((self._dec_mask == 0).any())
             out = self._forward(
                 self.rows,
                 attention_mask=self._mask,
                 encoder_outputs=(self._encoder,),
                 decoder_input_ids=chosen,
+                decoder_attention_mask=self._dec_mask if padded else None,
                 use_cache=True,
                 **{self._cache_name: self._cache},
             )
@@ -538,6 +574,17 @@ def _safe_length(text: str, stops: list[str], hold: int) -> int:
         if any(stop.startswith(tail) for stop in stops):
             return end - k
     return end
+
+
+def _merge_right(into: Any, other: Any, width: int) -> None:
+    """Append ``other``'s cross-attention rows to ``into``, right-padding both to ``width``."""
+    import torch
+
+    for mine, theirs in zip(into.layers, other.layers, strict=True):
+        for name in ("keys", "values"):
+            a = pad_cache_right(getattr(mine, name), width)
+            b = pad_cache_right(getattr(theirs, name), width)
+            setattr(mine, name, torch.cat([a, b], dim=0))
 
 
 def _prefixes(rows: list[Row]) -> list[torch.Tensor | None] | None:

@@ -76,6 +76,28 @@ def pad_left(tensor: torch.Tensor, width: int, value: int) -> torch.Tensor:
     return torch.cat([filler, tensor], dim=1)
 
 
+def pad_right(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    """Right-pad ``[rows, columns, ...]`` with zeros to ``width`` columns (encoder side)."""
+    import torch
+
+    missing = width - tensor.shape[1]
+    if missing <= 0:
+        return tensor
+    shape = (tensor.shape[0], missing, *tensor.shape[2:])
+    return torch.cat([tensor, tensor.new_zeros(shape)], dim=1)
+
+
+def pad_cache_right(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    """Right-pad a ``[batch, heads, positions, dim]`` cache tensor with zeros to ``width``."""
+    import torch
+
+    missing = width - tensor.shape[-2]
+    if missing <= 0:
+        return tensor
+    shape = (*tensor.shape[:-2], missing, tensor.shape[-1])
+    return torch.cat([tensor, tensor.new_zeros(shape)], dim=-2)
+
+
 def mergeable(cache: Any) -> bool:
     """Whether rows can be padded and merged into ``cache`` (plain, non-sliding layers)."""
     layers = getattr(cache, "layers", None)
@@ -135,6 +157,8 @@ __all__ = [
     "merge_caches",
     "mergeable",
     "pad_cache_left",
+    "pad_cache_right",
     "pad_id",
     "pad_left",
+    "pad_right",
 ]

@@ -188,16 +188,19 @@ def test_async_consumers_share_the_batch(decoder_lm):
     assert scheduler.stats().running_rows == 0
 
 
-def test_seq2seq_newcomers_wait_for_the_running_batch(t5_lm):
+def test_seq2seq_rows_join_a_running_batch(t5_lm):
     scheduler = Scheduler(t5_lm)
-    first = scheduler.submit(PROMPTS[0], CONFIG)
+    first = scheduler.submit(PROMPTS[2], CONFIG)
     events = iter(first)
-    next(events)
-    second = scheduler.submit(PROMPTS[1], CONFIG)
-    next(events)
-    assert scheduler.stats().queue_depth in (0, 1)  # joins once the first has finished
-    assert [e for e in events][-1].completion.token_ids == _alone(t5_lm, PROMPTS[0])
+    pieces = [next(events) for _ in range(3)]
+    second = scheduler.submit(PROMPTS[1], CONFIG)  # shorter input, fewer decoder tokens
+    third = scheduler.submit(PROMPTS[3], CONFIG)
+    pieces.append(next(events))
+    assert scheduler.stats().running_rows == 3
+    pieces += list(events)
+    assert pieces[-1].completion.token_ids == _alone(t5_lm, PROMPTS[2])
     assert second.result().token_ids == _alone(t5_lm, PROMPTS[1])
+    assert third.result().token_ids == _alone(t5_lm, PROMPTS[3])
 
 
 def test_a_failing_row_processor_fails_only_its_request(decoder_lm):
