@@ -77,12 +77,14 @@ def wait_healthy(url: str, timeout: float = 120.0, process: subprocess.Popen | N
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
+            msg = f"the server exited with {process.returncode}:\n{output}"
+            raise RuntimeError(msg)
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
-    raise TimeoutError(f"{url} did not become healthy within {timeout} s")
+    msg = f"{url} did not become healthy within {timeout} s"
+    raise TimeoutError(msg)
 
 
 class ServerProcess:
@@ -245,9 +247,8 @@ class ScriptedScheduler:
 
         running = [s for s in self.submissions if not s.handle.finished.is_set()]
         if len(running) >= self.max_queue:
-            raise QueueFullError(
-                f"{len(running)} requests are waiting (max_queue={self.max_queue})"
-            )
+            msg = f"{len(running)} requests are waiting (max_queue={self.max_queue})"
+            raise QueueFullError(msg)
         text = self.reply(prompt, adapter)
         size = self.piece_size
         pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
