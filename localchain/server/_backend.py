@@ -313,6 +313,8 @@ class Scheduler:
                 with self._step_lock:
                     self._run(job)
             except Exception as err:  # the request fails; the worker and the server go on
+                with self._cond:
+                    self._running, self._current = 0, None
                 job.handle._finish(err)
             finally:
                 with self._cond:
@@ -337,12 +339,15 @@ class Scheduler:
                 if job.handle.cancelled:
                     with self._cond:
                         self._cancelled += 1
+                        self._running, self._current = 0, None
                     job.handle._finish()
                     return
                 if event.done and event.completion is not None:
+                    # The row has left before its caller hears it finished: stats agree.
                     with self._cond:
                         self._tokens += event.completion.completion_tokens
                         self._finished += 1
+                        self._running, self._current = 0, None
                 job.handle._push(event)
         finally:
             events.close()
