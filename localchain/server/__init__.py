@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING
 from localchain._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from localchain.server.app import create_app, serve
+    from localchain.server.app import BackgroundServer, create_app, serve
     from localchain.server.config import ServerConfig
     from localchain.server.conversations import ConversationStore
 
 _LAZY = {
+    "BackgroundServer": "localchain.server.app",
     "create_app": "localchain.server.app",
     "serve": "localchain.server.app",
     "ServerConfig": "localchain.server.config",
     "ConversationStore": "localchain.server.conversations",
 }
 
-__all__ = ["ConversationStore", "ServerConfig", "create_app", "serve"]
+__all__ = ["BackgroundServer", "ConversationStore", "ServerConfig", "create_app", "serve"]
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

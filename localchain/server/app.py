@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -137,4 +139,59 @@ def serve(config: ServerConfig | None = None, *, app: FastAPI | None = None) -> 
     )
 
 
-__all__ = ["create_app", "serve"]
+class BackgroundServer:
+    """The server in a background thread of this process, for notebooks, scripts and tests.
+
+    Example:
+        .. code-block:: python
+
+            with BackgroundServer(ServerConfig(port=0)) as server:  # port 0: any free port
+                print(server.url)  # http://127.0.0.1:PORT; the API is under /v1
+    """
+
+    def __init__(self, config: ServerConfig | None = None, *, app: FastAPI | None = None) -> None:
+        """Build the app (loading the model) now; :meth:`start` or ``with`` runs it."""
+        import uvicorn
+
+        self.config = config or ServerConfig()
+        self.app = app or create_app(self.config)
+        settings = uvicorn.Config(
+            self.app, host=self.config.host, port=self.config.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(settings)
+        self._thread = threading.Thread(target=self._server.run, name="localchain-server")
+        self.url = ""
+
+    def start(self, timeout: float = 60.0) -> BackgroundServer:
+        """Start serving and wait until the socket listens.
+
+        Raises:
+            TimeoutError: The server did not start within ``timeout`` seconds.
+        """
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                msg = f"The server did not start on {self.config.host}:{self.config.port}."
+                raise TimeoutError(msg)
+            time.sleep(0.05)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Shut down gracefully (running rows are stopped) and wait for the thread."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> BackgroundServer:
+        """Start serving."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self.stop()
+
+
+__all__ = ["BackgroundServer", "create_app", "serve"]

@@ -51,7 +51,6 @@
           ". Is `localchain serve` still running? Retrying when you send again.");
         throw err;
       }
-      showBanner("");
       if (response.status === 401) {
         sessionStorage.removeItem("localchain-api-key");
         if (await askForKey()) continue;
@@ -221,6 +220,7 @@
   }
 
   async function send(text) {
+    showBanner("");
     const model = $("model").value;
     const tools = readTools();
     if (!state.conversation) {
@@ -299,13 +299,13 @@
       if (err.name !== "AbortError" && !$("banner").textContent) showBanner(String(err.message || err));
     } finally {
       state.controller = null;
-      setBusy(false);
       if (calls.length) reply.tool_calls = calls.filter(Boolean);
       fillMessage(replyDiv, reply);
       if (state.conversation === conversation) {
         conversation.messages.push(reply);
         try { await saveConversation(); } catch (e) { /* banner shown */ }
       }
+      setBusy(false); // after the save: a reload now finds the whole exchange
     }
   }
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from localchain.models.generation import Completion, GenerationConfig, StreamEvent
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -271,3 +273,30 @@ def copy_model(source: Path, target: Path) -> Path:
     """A copy of a checkpoint directory (tests that attach adapters get their own model)."""
     shutil.copytree(source, target)
     return target
+
+
+# -- fixtures (imported by tests/unit/server/conftest.py and the integration modules) ---------
+
+
+_BUILT: dict[str, Any] = {}  # one build per test session, whichever module asks first
+
+
+@pytest.fixture(scope="session")
+def server_model_path(tmp_path_factory):
+    """The tiny random decoder with a 1024-token window."""
+    if "model" not in _BUILT:
+        root = tmp_path_factory.mktemp("server-model")
+        _BUILT["model"] = build_server_model(root / "tiny-chat")
+    return _BUILT["model"]
+
+
+@pytest.fixture(scope="session")
+def server_adapters(server_model_path, tmp_path_factory):
+    """Two random LoRA adapters for the tiny model: name -> directory."""
+    if "adapters" not in _BUILT:
+        root = tmp_path_factory.mktemp("server-adapters")
+        _BUILT["adapters"] = {
+            "alpha": build_lora(server_model_path, root / "alpha", seed=1),
+            "beta": build_lora(server_model_path, root / "beta", seed=2),
+        }
+    return _BUILT["adapters"]
