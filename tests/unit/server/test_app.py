@@ -398,3 +398,26 @@ def test_load_and_unload_adapters_while_serving(server_model_path, server_adapte
         assert c.post("/v1/unload_lora_adapter", json={"lora_name": "gamma"}).status_code == 200
         _error(_chat(c, model="gamma"), 404)
         _error(c.post("/v1/unload_lora_adapter", json={"lora_name": "gamma"}), 404)
+
+
+def test_streamed_choices_are_keyed_by_index(client):
+    chunks = _sse(
+        _chat(
+            client,
+            n=2,
+            temperature=1.0,
+            seed=3,
+            max_tokens=5,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    whole = _chat(client, n=2, temperature=1.0, seed=3, max_tokens=5).json()
+    for index in (0, 1):
+        text = "".join(
+            c["choices"][0]["delta"].get("content", "")
+            for c in chunks
+            if c["choices"] and c["choices"][0]["index"] == index
+        )
+        assert text == whole["choices"][index]["message"]["content"]
+    assert chunks[-1]["usage"] == whole["usage"]
