@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install chat test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune
+.PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,22 @@ install: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/localchain chat
 
-test: $(STAMP) lint
+# The OpenAI-compatible server and the web chat app (http://127.0.0.1:8000/) on the embedded model.
+serve: $(STAMP)
+	$(BIN)/localchain serve
+
+# The browser tests drive Debian's Chromium with Playwright (`playwright install` cannot download
+# browsers here). Installs it when missing and we are root; otherwise those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+				|| echo "could not install chromium: browser tests will skip"; \
+		else \
+			echo "chromium is not installed and cannot be installed here: browser tests will skip"; \
+		fi; }
+
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

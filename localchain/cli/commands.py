@@ -438,6 +438,102 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+# -- localchain serve ----------------------------------------------------------------------
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from localchain.models.settings import DEVICE_HELP, DTYPES, QUANTIZATIONS
+
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="registry name, checkpoint directory or .gguf file (default: smollm2-135m-instruct)",
+    )
+    parser.add_argument(
+        "--model-name", default=None, help="the name clients use for the base model"
+    )
+    parser.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="attach a LoRA adapter, served as model NAME (repeatable)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    parser.add_argument("--max-batch", type=_positive_int, default=8, help="rows decoded together")
+    parser.add_argument(
+        "--max-queue", type=_positive_int, default=64, help="waiting requests before 429"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="require 'Authorization: Bearer KEY' on /v1 and /app (or set LOCALCHAIN_API_KEY)",
+    )
+    parser.add_argument(
+        "--allow-adapter-loading",
+        action="store_true",
+        help="enable /v1/load_lora_adapter and /v1/unload_lora_adapter",
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=300.0, help="seconds per generation (504 past it)"
+    )
+    parser.add_argument("--db", default=None, help="SQLite file for the web app's conversations")
+    parser.add_argument(
+        "--embedding-model", default=None, help="model for /v1/embeddings (all-minilm-l6-v2)"
+    )
+    parser.add_argument("--no-web", dest="web", action="store_false", help="do not serve /")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default=None)
+    parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default: auto)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="compute precision")
+
+
+def run_serve_command(args: argparse.Namespace) -> int:
+    """``localchain serve``: an OpenAI-compatible server and the web chat app."""
+    import os
+
+    from pydantic import ValidationError
+
+    from localchain.server import ServerConfig, serve
+
+    adapters = {}
+    for item in args.adapter:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            msg = f"--adapter takes NAME=PATH, got {item!r}."
+            raise ConfigError(msg)
+        adapters[name] = path
+    fields: dict[str, Any] = {
+        "adapters": adapters,
+        "model_name": args.model_name,
+        "host": args.host,
+        "port": args.port,
+        "max_batch": args.max_batch,
+        "max_queue": args.max_queue,
+        "api_key": args.api_key or os.environ.get("LOCALCHAIN_API_KEY") or None,
+        "allow_adapter_loading": args.allow_adapter_loading,
+        "request_timeout": args.request_timeout,
+        "db_path": args.db,
+        "web": args.web,
+        "quantization": args.quantization,
+        "device": args.device,
+        "dtype": args.dtype,
+    }
+    if args.model is not None:
+        fields["model"] = args.model
+    if args.embedding_model is not None:
+        fields["embedding_model"] = args.embedding_model
+    try:
+        config = ServerConfig(**fields)
+    except ValidationError as err:
+        msg = f"Invalid server setting: {err}"
+        raise ConfigError(msg) from err
+    where = f"http://{'[' + config.host + ']' if ':' in config.host else config.host}:{config.port}"
+    print(f"localchain: serving {config.model} at {where}/v1 (web app: {where}/)", file=sys.stderr)
+    serve(config)
+    return 0
+
+
 # -- shared helpers ------------------------------------------------------------------------
 
 
@@ -497,6 +593,11 @@ COMMANDS: dict[str, Command] = {
         add_arguments=_add_eval_arguments,
         run=run_eval_command,
     ),
+    "serve": Command(
+        help="serve a model over the OpenAI HTTP API, with a web chat app at /",
+        add_arguments=_add_serve_arguments,
+        run=run_serve_command,
+    ),
 }
 """Every subcommand, by name: ``localchain <name> ...`` calls ``COMMANDS[name].run(args)``."""
 
@@ -508,5 +609,6 @@ __all__ = [
     "run_chat_command",
     "run_eval_command",
     "run_models_command",
+    "run_serve_command",
     "run_tune_command",
 ]

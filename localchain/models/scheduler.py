@@ -27,17 +27,19 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
+import os
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from localchain.errors import ConfigError, LocalchainError, QueueFullError
+from localchain.errors import AdapterError, ConfigError, QueueFullError
 from localchain.models.decoding import (
     Completion,
     DecodeBatch,
@@ -71,6 +73,12 @@ class SchedulerStats:
     """Tokens generated since the scheduler started."""
     steps: int
     """Decode steps run since the scheduler started."""
+    requests_cancelled: int = 0
+    """Requests cancelled before or while running (also counted in ``requests_finished``)."""
+    max_batch: int = DEFAULT_MAX_BATCH
+    """Most rows decoding together."""
+    max_queue: int = DEFAULT_MAX_QUEUE
+    """Most requests waiting; past it, submit raises QueueFullError."""
 
 
 class RequestHandle:
@@ -147,14 +155,15 @@ class RequestHandle:
 
         Raises:
             TimeoutError: ``timeout`` seconds passed first (the request keeps running).
-            LocalchainError: The request failed or was cancelled.
+            concurrent.futures.CancelledError: The request was cancelled.
+            Exception: Whatever made the request fail (e.g. a ``LocalchainError``).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         for _ in self._scheduler._drain(self, deadline):
             pass
         if self._completion is None:
             msg = "The request was cancelled before it finished."
-            raise LocalchainError(msg)
+            raise concurrent.futures.CancelledError(msg)
         return self._completion
 
     # -- called with the scheduler's condition held --------------------------------------
@@ -226,6 +235,7 @@ class Scheduler:
         self._batch = DecodeBatch(lm)
         self._keys = itertools.count()
         self._finished_count = 0
+        self._cancelled_count = 0
         self._tokens = 0
         self._steps = 0
         self._closed = False
@@ -251,6 +261,7 @@ class Scheduler:
         config: GenerationConfig | None = None,
         *,
         adapter: str | None = None,
+        schema: dict[str, Any] | None = None,
         processor: LogitsProcessor | None = None,
         prefix: torch.Tensor | None = None,
         add_special_tokens: bool = True,
@@ -263,7 +274,9 @@ class Scheduler:
             prompt: The formatted prompt.
             config: Generation settings (greedy, 256 new tokens by default).
             adapter: Adapter name (attached, registered, or a directory); None for the base.
-            processor: This request's own logits processor (e.g. a one-row grammar).
+            schema: A JSON schema the output must follow (grammar-constrained decoding;
+                compiled once per schema and tokenizer).
+            processor: This request's own logits processor (instead of ``schema``).
             prefix: Learned prompt embeddings to put before the prompt (prompt tuning).
             add_special_tokens: Let the tokenizer add BOS/EOS markers.
 
@@ -271,21 +284,20 @@ class Scheduler:
             QueueFullError: ``max_queue`` requests are already waiting.
             ContextLengthError: The prompt does not fit.
             AdapterError: The adapter is unknown.
+            ConfigError: The schema cannot be compiled, or both schema and processor are given.
         """
         if self._closed:
             msg = f"The scheduler for {self.lm.name!r} is closed; create a new one."
             raise ConfigError(msg)
-        with self._cond:
-            if len(self._work.queue) >= self.max_queue:
-                msg = (
-                    f"{len(self._work.queue)} requests are already waiting for {self.lm.name!r} "
-                    f"(max_queue={self.max_queue}); retry shortly."
-                )
-                raise QueueFullError(msg, retry_after=1.0)
-            key = next(self._keys)
+        if schema is not None:
+            if processor is not None:
+                msg = "Pass a schema or a processor, not both."
+                raise ConfigError(msg)
+            processor = _grammar_processor(self.lm, schema)
+        # A bad request fails on its own account (4xx) before the queue is even looked at.
         row = make_row(
             self.lm,
-            key,
+            next(self._keys),
             prompt,
             config or GenerationConfig(),
             adapter=adapter,
@@ -295,6 +307,12 @@ class Scheduler:
         )
         handle = RequestHandle(self, row)
         with self._cond:
+            if len(self._work.queue) >= self.max_queue:
+                msg = (
+                    f"{len(self._work.queue)} requests are already waiting for {self.lm.name!r} "
+                    f"(max_queue={self.max_queue}); retry shortly."
+                )
+                raise QueueFullError(msg, retry_after=1.0)
             self._work.queue.append(handle)
             self._cond.notify_all()
         return handle
@@ -308,7 +326,58 @@ class Scheduler:
                 requests_finished=self._finished_count,
                 tokens_generated=self._tokens,
                 steps=self._steps,
+                requests_cancelled=self._cancelled_count,
+                max_batch=self.max_batch,
+                max_queue=self.max_queue,
             )
+
+    @contextlib.contextmanager
+    def between_steps(self) -> Iterator[None]:
+        """Hold the model between two decode steps (no step runs until the block ends)."""
+        with self._cond:
+            while self._work.driving:
+                self._cond.wait()
+            self._work.driving = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._work.driving = False
+                self._cond.notify_all()
+
+    def attach_adapter(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Attach a LoRA adapter between decode steps; running rows are not affected.
+
+        Raises:
+            AdapterError: The name is taken, the files are missing, or it fits another base.
+        """
+        with self.between_steps():
+            self.lm.adapters.add(name, path)
+
+    def detach_adapter(self, name: str) -> None:
+        """Detach an adapter between decode steps; requests using it fail with AdapterError.
+
+        Raises:
+            AdapterError: No adapter by that name is attached.
+        """
+        with self.between_steps():
+            if name not in self.lm.adapters.names():
+                self.lm.adapters.remove(name)  # raises the manager's clear error
+            with self._cond:
+                users = [
+                    h
+                    for h in [*self._work.queue, *self._work.running.values()]
+                    if h.row.adapter == name
+                ]
+            if users:
+                self._batch.remove({h.row.key for h in users})
+                with self._cond:
+                    for handle in users:
+                        if handle in self._work.queue:
+                            self._work.queue.remove(handle)
+                msg = f"Adapter {name!r} was detached while this request was using it."
+                self._finish(users, AdapterError(msg))
+            self.lm.adapters.remove(name)
 
     def close(self) -> None:
         """Cancel waiting and running requests; later submits fail."""
@@ -439,8 +508,17 @@ class Scheduler:
             handle._finished = True
             handle._events.clear()  # a cancelled request yields nothing more
             self._finished_count += 1
+            self._cancelled_count += 1
             handle._wake()
             self._cond.notify_all()
+
+
+def _grammar_processor(lm: LoadedModel, schema: dict[str, Any]) -> LogitsProcessor:
+    """A one-row grammar processor for ``schema`` (the grammar is compiled once per schema)."""
+    from localchain.models.constrained import GrammarLogitsProcessor, compile_json_schema
+
+    grammar = compile_json_schema(lm.tokenizer, schema, vocab_size=lm.vocab_size)
+    return cast("LogitsProcessor", GrammarLogitsProcessor([grammar]))
 
 
 def _drive_while_busy(ref: weakref.ReferenceType[Scheduler]) -> None:

@@ -59,17 +59,6 @@ class TransformersEngine:
         """The model's scheduler: concurrent calls (threads, the server) decode together."""
         return get_scheduler(self.loaded)
 
-    def _row_processor(self, schema: dict[str, Any] | None) -> Any:
-        """A one-row grammar processor for ``schema`` (compiled once per schema), or None."""
-        if schema is None:
-            return None
-        from localchain.models.constrained import GrammarLogitsProcessor, compile_json_schema
-
-        grammar = compile_json_schema(
-            self.loaded.tokenizer, schema, vocab_size=self.loaded.vocab_size
-        )
-        return GrammarLogitsProcessor([grammar])
-
     def submit(
         self,
         prompt: str,
@@ -84,7 +73,7 @@ class TransformersEngine:
             prompt,
             config,
             adapter=adapter,
-            processor=self._row_processor(schema),
+            schema=schema,
             add_special_tokens=not (chat and self.kind == "causal"),
         )
 
