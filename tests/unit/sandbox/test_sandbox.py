@@ -789,7 +789,7 @@ def test_no_process_is_left_after_a_timeout(unguarded_child):
         os = len.__self__.__import__('os')
         if os.fork() == 0:
             os.closerange(0, 4)  # free descriptors for the dynamic loader (RLIMIT_NOFILE)
-            os.execv('/usr/bin/sleep', ['sleep', {marker!r}])
+            os.execv({shutil.which("sleep")!r}, ['sleep', {marker!r}])
         while True:
             pass
         """
