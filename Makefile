@@ -49,7 +49,9 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 test-gpu: $(STAMP)
-	$(BIN)/python -m pytest -q -m gpu
+	# The gpu extra (bitsandbytes), so the int8/nf4/fp4 tests run instead of skipping.
+	$(BIN)/pip install -q 'bitsandbytes>=0.45,<1'
+	$(BIN)/python -m pytest -q -m gpu -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check localchain tests apps bench examples

@@ -98,7 +98,8 @@ def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> a
     """Parse a program defensively: size-capped, and every parser failure becomes a refusal.
 
     Raises:
-        PolicyViolation: The source is too large, too deeply nested, or not valid Python.
+        PolicyViolation: The source is too large, holds a null byte, is too deeply nested, or
+            is not valid Python.
     """
     if not isinstance(source, str):
         msg = f"the program must be a str, got {type(source).__name__}"
@@ -106,6 +107,10 @@ def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> a
     if len(source) > max_source_chars:
         msg = f"the program is {len(source):,} characters long; the limit is {max_source_chars:,}"
         raise PolicyViolation(msg)
+    if "\x00" in source:  # refused by name, whatever this Python's parser makes of it
+        line = source.count("\n", 0, source.index("\x00")) + 1
+        msg = "the program contains a null byte (\\x00)"
+        raise PolicyViolation(msg, line)
     try:
         return ast.parse(source, filename=PROGRAM_FILENAME, mode="exec")
     except SyntaxError as err:
@@ -114,7 +119,7 @@ def parse_program(source: str, *, max_source_chars: int = MAX_SOURCE_CHARS) -> a
     except (RecursionError, MemoryError, OverflowError):
         msg = "the program is too deeply nested or too complex to parse"
         raise PolicyViolation(msg) from None
-    except ValueError as err:  # e.g. null bytes, or an int literal over the digit limit
+    except ValueError as err:  # e.g. an int literal over the digit limit, on some versions
         msg = f"the program cannot be parsed: {err}"
         raise PolicyViolation(msg) from None
 

@@ -168,8 +168,28 @@ def test_forced_tool_call_is_valid(tiny_decoder_path, tool_choice):
     assert streamed.tool_calls[0]["args"] == call["args"]
 
 
-def test_tool_message_history(tiny_decoder_path):
-    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+def _spy_prompts(monkeypatch, chat) -> list[str]:
+    """Record every prompt string ChatLocal hands its engine (what the model will read)."""
+    engine = chat._get_engine()
+    prompts: list[str] = []
+    real_generate, real_stream = engine.generate, engine.stream
+
+    def generate(batch, *args, **kwargs):
+        prompts.extend(batch)
+        return real_generate(batch, *args, **kwargs)
+
+    def stream(prompt, *args, **kwargs):
+        prompts.append(prompt)
+        return real_stream(prompt, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "generate", generate)
+    monkeypatch.setattr(engine, "stream", stream)
+    return prompts
+
+
+def test_tool_message_history(tiny_decoder_path, monkeypatch):
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=8)
+    prompts = _spy_prompts(monkeypatch, chat)
     history = [
         HumanMessage("weather in Paris?"),
         AIMessage("", tool_calls=[{"name": "Weather", "args": {"city": "Paris"}, "id": "c1"}]),
@@ -177,6 +197,18 @@ def test_tool_message_history(tiny_decoder_path):
     ]
     reply = chat.bind_tools([Weather], tool_choice="none").invoke(history)
     assert isinstance(reply, AIMessage) and not reply.tool_calls
+    [prompt] = prompts
+    parts = [
+        "weather in Paris?",
+        '{"name": "Weather", "arguments": {"city": "Paris"}}',
+        "Tool result (Weather, c1): sunny",
+    ]
+    for part in parts:
+        assert part in prompt
+    assert sorted(parts, key=prompt.index) == parts  # in the order they happened
+    assert prompt.endswith("<|im_start|>assistant\n")
+    # The whole prompt fits (no truncation set), so the model reads the tool result.
+    assert reply.usage_metadata["input_tokens"] == chat.get_num_tokens(prompt)
 
 
 def test_structured_output_pydantic(tiny_decoder_path):

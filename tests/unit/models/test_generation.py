@@ -92,11 +92,53 @@ def test_prompt_longer_than_window_is_a_clear_error(lm):
         generate(lm, [long_prompt], GenerationConfig(max_new_tokens=4))
 
 
+def _first_forward_input_ids(lm, run):
+    """Run ``run()`` and return (its result, the input_ids of the model's first forward call)."""
+    seen = []
+
+    def record(module, args, kwargs):
+        if not seen and kwargs.get("input_ids") is not None:
+            seen.append(kwargs["input_ids"].tolist())
+
+    handle = lm.model.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        result = run()
+    finally:
+        handle.remove()
+    return result, seen[0]
+
+
+# Distinct tokens all along (numbers in order), so the oldest and newest tokens differ.
+LONG_PROMPT = " ".join(str(i) for i in range(400))
+
+
 def test_left_truncation_keeps_the_newest_tokens(lm):
-    long_prompt = "hello world " * 200
-    out = generate(lm, [long_prompt], GenerationConfig(max_new_tokens=4, truncation="left"))[0]
-    assert out.prompt_tokens <= lm.context_length
-    assert out.completion_tokens <= 4
+    full = lm.tokenizer(LONG_PROMPT)["input_ids"]
+    assert len(full) > 2 * lm.context_length  # the premise: it does not fit
+    config = GenerationConfig(max_new_tokens=4, truncation="left")
+    [out], [fed] = _first_forward_input_ids(lm, lambda: generate(lm, [LONG_PROMPT], config))
+    kept = out.prompt_tokens
+    assert fed == full[-kept:]  # exactly the newest tokens, in order
+    assert full[-kept:] != full[:kept]
+    if lm.kind == "causal":  # room is left for the new tokens
+        assert kept + 4 <= lm.context_length
+        assert kept >= lm.context_length // 2
+    else:
+        assert kept == lm.context_length
+    # What is generated is what the kept tokens alone produce.
+    assert out.token_ids == _greedy_from_ids(lm, fed, 4)
+
+
+def _greedy_from_ids(lm, ids, max_new_tokens):
+    enc = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=int)}
+    out = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+    new = out[0, len(ids) :] if lm.kind == "causal" else out[0, 1:]
+    result = []
+    for token in new.tolist():
+        if token in lm.eos_token_ids:
+            break
+        result.append(token)
+    return result
 
 
 def test_bad_inputs(lm):

@@ -77,8 +77,15 @@ def test_seed_reproducible_with_sampling(llm):
 
 def test_prompt_too_long(llm):
     long_prompt = "hello world " * 200
-    with pytest.raises(ContextLengthError, match="context window"):
+    engine = llm._get_engine()
+    tokens = len(engine.loaded.tokenizer(long_prompt)["input_ids"])
+    assert tokens > engine.context_length
+    with pytest.raises(ContextLengthError) as info:
         llm.invoke(long_prompt)
+    message = str(info.value)
+    assert f"has {tokens} tokens" in message  # how long the prompt is
+    assert f"context window of {engine.context_length} tokens" in message  # the limit
+    assert "shorten it, or pass truncation='left'" in message  # the fix
     truncated = LocalLLM(model=llm.model, device="cpu", max_tokens=10, truncation="left")
     assert isinstance(truncated.invoke(long_prompt), str)
 

@@ -91,11 +91,91 @@ def test_auto_without_tools_is_text_reply():
     assert tool_call_schema([], "auto") == RESPONSE_SCHEMA
 
 
+class Node(BaseModel):
+    """A tree node (recursive, so its JSON schema needs ``$defs``)."""
+
+    label: str
+    children: list[Node] = []
+
+
+class Tree(BaseModel):
+    """Store a tree."""
+
+    root: Node
+
+
+class Point(BaseModel):
+    x: int
+
+
+class Segment(BaseModel):
+    """Draw a segment (``Point`` is shared, so pydantic puts it in ``$defs``)."""
+
+    a: Point
+    b: Point
+
+
+def _raw_tool(model: type[BaseModel]) -> dict:
+    """An OpenAI tool dict whose parameters keep pydantic's ``$defs`` and ``$ref``s.
+
+    langchain-core's ``convert_to_openai_tool`` inlines references, but users may pass raw
+    OpenAI tool dicts, which keep them.
+    """
+    params = model.model_json_schema()
+    return {
+        "type": "function",
+        "function": {"name": model.__name__, "description": model.__doc__, "parameters": params},
+    }
+
+
+def _refs(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
 def test_defs_are_hoisted_to_the_root():
-    schema = tool_call_schema([CONVERT], "Convert")
-    if "$defs" in CONVERT["function"]["parameters"]:  # depends on langchain-core's conversion
-        assert "Unit" in schema["$defs"]
-        assert "$defs" not in schema["properties"]["arguments"]
+    tree, segment = _raw_tool(Tree), _raw_tool(Segment)
+    assert set(tree["function"]["parameters"]["$defs"]) == {"Node"}  # the premise of this test
+    assert set(segment["function"]["parameters"]["$defs"]) == {"Point"}
+
+    schema = tool_call_schema([tree, segment, WEATHER], "any")
+
+    assert schema["$defs"] == {
+        "Node": Node.model_json_schema()["$defs"]["Node"],
+        "Point": Segment.model_json_schema()["$defs"]["Point"],
+    }
+    shapes = {s["properties"]["name"]["enum"][0]: s for s in schema["anyOf"]}
+    for name, shape in shapes.items():
+        assert "$defs" not in shape["properties"]["arguments"], name
+    assert shapes["Tree"]["properties"]["arguments"]["properties"]["root"] == {
+        "$ref": "#/$defs/Node"
+    }
+    # Every reference resolves from the root, where the grammar compiler looks.
+    refs = _refs(schema)
+    assert sorted(set(refs)) == ["#/$defs/Node", "#/$defs/Point"]
+    for ref in refs:
+        assert ref.removeprefix("#/$defs/") in schema["$defs"]
+    # The caller's tool dicts are not modified.
+    assert "$defs" in tree["function"]["parameters"]
+
+
+def test_defs_hoisted_for_a_single_forced_tool():
+    schema = tool_call_schema([_raw_tool(Tree), WEATHER], "Tree")
+    assert "anyOf" not in schema
+    assert set(schema["$defs"]) == {"Node"}
+    assert "$defs" not in schema["properties"]["arguments"]
+
+
+def test_clashing_defs_are_config_error():
+    other = _raw_tool(Segment)
+    other["function"]["name"] = "Other"
+    other["function"]["parameters"]["$defs"]["Point"] = {"type": "string"}
+    with pytest.raises(ConfigError, match=r"two different schemas named 'Point'.*'Other'"):
+        tool_call_schema([_raw_tool(Segment), other], "any")
 
 
 def test_unknown_tool_name_lists_known_ones():

@@ -34,16 +34,55 @@ def test_tasks_listed():
     assert set(load_tasks()) == set(EXPECTED_TASKS)
 
 
-def test_bad_file_is_config_error(tmp_path):
-    good = (DATA_DIR / "qa.yaml").read_text()
+def _qa_yaml() -> str:
+    return (DATA_DIR / "qa.yaml").read_text()
+
+
+def _edit(old: str, new: str) -> str:
+    good = _qa_yaml()
+    assert good.count(old) >= 1, f"qa.yaml no longer contains {old!r}: update this test"
+    return good.replace(old, new, 1)
+
+
+BAD_FILES = {
+    # The chat variant's human message misspells a declared variable.
+    "misspelt_variable": (
+        lambda: _edit("Question: {question}\nseq2seq", "Question: {questoin}\nseq2seq"),
+        r"chat variant uses variables \['context', 'questoin'\], but the file declares "
+        r"\['context', 'question'\]",
+    ),
+    # The chat variant uses a variable the file does not declare (and drops one it does).
+    "renamed_variable": (
+        lambda: _edit("{context}", "{ctx}"),
+        r"chat variant uses variables \['ctx', 'question'\]",
+    ),
+    # Only the seq2seq cot variant is wrong: every variant is checked, not just the first.
+    "cot_variant_only": (
+        lambda: _edit("step-by-step.\n\n    {context}", "step-by-step.\n\n    {contxt}"),
+        r"seq2seq cot variant uses variables \['contxt', 'question'\]",
+    ),
+    # Required fields are missing.
+    "missing_fields": (lambda: "name: x\n", r"(?s)is invalid: .*description\n  Field required"),
+    # Not YAML at all.
+    "not_yaml": (lambda: "name: [unclosed\n", r"(?s)is invalid: .*(flow sequence|expected)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_is_config_error(tmp_path, case):
+    make_text, message = BAD_FILES[case]
     path = tmp_path / "bad.yaml"
-    path.write_text(good.replace("Question: {question}\nseq2seq", "Question: {questoin}\nseq2seq"))
-    path.write_text(good.replace("{context}", "{ctx}", 1))
-    with pytest.raises(ConfigError, match="ctx"):
+    path.write_text(make_text())
+    with pytest.raises(ConfigError, match=message) as caught:
         load_task_file(path)
-    path.write_text("name: x\n")
-    with pytest.raises(ConfigError, match="invalid"):
-        load_task_file(path)
+    assert str(path) in str(caught.value)
+
+
+def test_good_copy_of_a_bad_file_loads(tmp_path):
+    """The bad files above are edits of this one, so it must load: they fail for their edit."""
+    path = tmp_path / "good.yaml"
+    path.write_text(_qa_yaml())
+    assert load_task_file(path).name == "qa"
 
 
 def test_alias_and_did_you_mean():
