@@ -7,7 +7,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune
+.PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench \
+	clean demo-tune pal-data pal-adapter pal-report triples-data triples-adapter triples-report
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,3 +79,61 @@ demo-tune: $(STAMP)
 		--data examples/json_actions/data/train.jsonl --config examples/json_actions/tune.json \
 		--output build/json_actions/adapter
 	nice -n 5 $(BIN)/python examples/json_actions/report.py --source build/json_actions/adapter
+
+# Task adapters for PALChain and TripleExtractionChain (README "Chains"): data -> tune -> report.
+# Training resumes from the last checkpoint when one is there; TUNE_ARGS adds flags (e.g.
+# TUNE_ARGS="--max-steps 40 --device cuda"); EVAL_ARGS adds eval flags (e.g. "--limit 20").
+LC := $(BIN)/python -m localchain.cli
+TASK_BASE := smollm2-135m-instruct
+PAL_DIR := build/pal
+PAL_ADAPTER := localchain/adapters/pal-smollm2
+TRIPLES_DIR := build/triples
+TRIPLES_ADAPTER := localchain/adapters/triples-smollm2
+TUNE_ARGS ?=
+EVAL_ARGS ?=
+GENERATORS := $(wildcard localchain/tuning/datasets/*.py)
+resume_or_overwrite = $$(ls -d $(1)/checkpoints/checkpoint-* >/dev/null 2>&1 && echo --resume || echo --overwrite)
+
+pal-data: $(STAMP)
+	$(BIN)/python -m localchain.tuning.datasets pal --output $(PAL_DIR) --copy-test examples/pal/heldout.json
+
+$(PAL_DIR)/train.jsonl: $(GENERATORS) | $(STAMP)
+	$(MAKE) pal-data
+
+pal-adapter: $(STAMP) $(PAL_DIR)/train.jsonl
+	nice -n 5 $(LC) tune --base $(TASK_BASE) --data $(PAL_DIR)/train.jsonl \
+		--config examples/pal/tune.json --output $(PAL_ADAPTER) \
+		$(call resume_or_overwrite,$(PAL_ADAPTER)) $(TUNE_ARGS)
+
+# Base, base + adapter and direct answering, on the held-out problems and the project's fixture.
+pal-report: $(STAMP)
+	for data in examples/pal/heldout.json tests/fixtures/pal_problems.json; do \
+		name=$$(basename $$data .json); \
+		$(LC) eval --task pal --data $$data --output $(PAL_DIR)/report-$$name-base.json $(EVAL_ARGS) && \
+		$(LC) eval --task pal --data $$data --adapter $(PAL_ADAPTER) \
+			--output $(PAL_DIR)/report-$$name-adapter.json $(EVAL_ARGS) && \
+		$(LC) eval --task pal --data $$data --direct \
+			--output $(PAL_DIR)/report-$$name-direct.json $(EVAL_ARGS) || exit 1; \
+	done
+
+triples-data: $(STAMP)
+	$(BIN)/python -m localchain.tuning.datasets triples --output $(TRIPLES_DIR) \
+		--copy-test examples/triples/heldout.json
+
+$(TRIPLES_DIR)/train.jsonl: $(GENERATORS) | $(STAMP)
+	$(MAKE) triples-data
+
+triples-adapter: $(STAMP) $(TRIPLES_DIR)/train.jsonl
+	nice -n 5 $(LC) tune --base $(TASK_BASE) --data $(TRIPLES_DIR)/train.jsonl \
+		--config examples/triples/tune.json --output $(TRIPLES_ADAPTER) \
+		$(call resume_or_overwrite,$(TRIPLES_ADAPTER)) $(TUNE_ARGS)
+
+# Base and base + adapter on the held-out passages and the project's fixture.
+triples-report: $(STAMP)
+	for data in examples/triples/heldout.json tests/fixtures/triples_gold.json; do \
+		name=$$(basename $$data .json); \
+		$(LC) eval --task triples --data $$data \
+			--output $(TRIPLES_DIR)/report-$$name-base.json $(EVAL_ARGS) && \
+		$(LC) eval --task triples --data $$data --adapter $(TRIPLES_ADAPTER) \
+			--output $(TRIPLES_DIR)/report-$$name-adapter.json $(EVAL_ARGS) || exit 1; \
+	done

@@ -364,6 +364,11 @@ def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive_int, default=None, help="first N examples")
     parser.add_argument("--template", default=None, help="prompt template name or '{prompt}' text")
     parser.add_argument("--max-repairs", type=int, default=1, help="pal only: repair attempts")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="pal only: the baseline without code (the same model asked for the answer)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--output", default=None, help="write the scores and outputs as JSON")
 
@@ -408,6 +413,11 @@ def _eval_pal(args: argparse.Namespace) -> Any:
     from localchain.chains.pal import PALChain
     from localchain.eval.pal import evaluate_pal
 
+    if getattr(args, "direct", False):
+        from localchain.eval.pal import evaluate_direct
+
+        direct = eval_chat_model(args, default_max_new_tokens=32)
+        return evaluate_direct(direct, args.data, limit=args.limit, echo=_progress)
     model = eval_chat_model(args, default_max_new_tokens=160)
     chain = PALChain.from_model(model, max_repairs=args.max_repairs)
     return evaluate_pal(chain, args.data, limit=args.limit, echo=_progress)

@@ -6,16 +6,22 @@
 
 Problems are ``{"question", "answer"[, "task", "id"]}`` objects; a problem's ``task`` overrides
 the chain's. Without a file, the packaged set (math, date and colored-objects problems) is used.
-From the command line: ``localchain eval --task pal [--data FILE] [--base MODEL]``.
+:func:`evaluate_direct` is the baseline without code: the same model asked for the answer
+itself. From the command line: ``localchain eval --task pal [--data FILE] [--base MODEL]
+[--adapter NAME] [--direct]``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, computed_field
 
 from localchain.chains.pal import Answer, PALChain, answers_match
@@ -23,6 +29,15 @@ from localchain.eval.tasks import Echo, Items, format_table, load_items, model_l
 
 DEFAULT_PROBLEMS = "pal_problems.json"
 """The packaged problem set, in ``localchain/eval/data``."""
+
+DIRECT_SYSTEM = (
+    "Answer the question with the final answer only: a number, a date in MM/DD/YYYY, a color or "
+    "a word. Do not explain and do not write code."
+)
+"""The system prompt of the direct-answer baseline (no program, no few-shot examples)."""
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")
 
 
 class PALItemResult(BaseModel):
@@ -109,24 +124,99 @@ def evaluate_pal(
     Raises:
         ConfigError: The problems file is missing or malformed.
     """
-    items, label = load_items(problems, default=DEFAULT_PROBLEMS, required=("question", "answer"))
+
+    def ask(problem: dict[str, Any]) -> tuple[Answer, int, str | None]:
+        runner = chain.model_copy(update={"task": problem.get("task", chain.task)})
+        result = runner.invoke({"question": problem["question"]})
+        answer = result.answer if result.ok else None
+        return answer, len(result.attempts), result.error_type
+
+    label = model_label(chain.model)
+    return _score(ask, problems, label, task=chain.task, limit=limit, echo=echo)
+
+
+def build_direct_messages(question: str) -> list[BaseMessage]:
+    """The direct-answer prompt: :data:`DIRECT_SYSTEM`, then the question as PALChain asks it."""
+    return [SystemMessage(DIRECT_SYSTEM), HumanMessage(f"Question: {question.strip()}")]
+
+
+def parse_direct_answer(reply: str, task: str) -> Answer:
+    """The answer in a direct reply: a date for date questions, else the last number, else a word.
+
+    Numbers lose thousands separators (``"1,200"`` is 1200); without a number, the last word of
+    the first line is taken (``"The cup is blue."`` gives "blue"). None for an empty reply.
+    """
+    text = reply.strip()
+    if task == "date":
+        dates = _DATE.findall(text)
+        return dates[0] if dates else None
+    numbers = _NUMBER.findall(text)
+    if numbers:
+        value = float(numbers[-1].replace(",", ""))
+        return int(value) if value.is_integer() else value
+    words = text.splitlines()[0].split() if text else []
+    return words[-1].strip(".,;:!?\"'`*()") if words else None
+
+
+def evaluate_direct(
+    model: BaseLanguageModel[Any],
+    problems: Items | None = None,
+    *,
+    limit: int | None = None,
+    echo: Echo | None = None,
+) -> PALReport:
+    """Direct answering without code: the baseline PAL is measured against.
+
+    The model gets :func:`build_direct_messages` (no program, no examples) and its reply is
+    read by :func:`parse_direct_answer`; scoring is PAL's (:func:`answers_match`).
+
+    Args:
+        model: The chat model (the same one, and adapter, the PAL chain runs on).
+        problems: A JSON file of problems, the problems, or None for the packaged set.
+        limit: Only the first ``limit`` problems.
+        echo: Called with one line per problem as it finishes.
+
+    Raises:
+        ConfigError: The problems file is missing or malformed.
+    """
+
+    def ask(problem: dict[str, Any]) -> tuple[Answer, int, str | None]:
+        reply = model.invoke(build_direct_messages(problem["question"]))
+        text = reply.text if isinstance(reply, BaseMessage) else str(reply)
+        return parse_direct_answer(text, problem.get("task", "math")), 1, None
+
+    label = f"{model_label(model)} (direct)"
+    return _score(ask, problems, label, task="math", limit=limit, echo=echo)
+
+
+def _score(
+    ask: Callable[[dict[str, Any]], tuple[Answer, int, str | None]],
+    problems: Items | None,
+    label: str,
+    *,
+    task: str,
+    limit: int | None,
+    echo: Echo | None,
+) -> PALReport:
+    """Score ``ask(problem) -> (answer, attempts, error)``; ``task`` for problems without one."""
+    items, data = load_items(problems, default=DEFAULT_PROBLEMS, required=("question", "answer"))
     items = items[:limit] if limit is not None else items
     started = time.monotonic()
     results = []
     for index, problem in enumerate(items, 1):
-        runner = chain.model_copy(update={"task": problem.get("task", chain.task)})
         t0 = time.monotonic()
-        result = runner.invoke({"question": problem["question"]})
+        answer, attempts, error_type = ask(problem)
+        ok = answer is not None
         item = PALItemResult(
             id=problem.get("id", index),
-            task=runner.task,
+            task=problem.get("task", task),
             question=problem["question"],
             expected=problem["answer"],
-            answer=result.answer,
-            ok=result.ok,
-            correct=result.ok and answers_match(result.answer, problem["answer"]),
-            attempts=len(result.attempts),
-            error_type=result.error_type,
+            answer=answer,
+            ok=ok,
+            correct=ok and answers_match(answer, problem["answer"]),
+            attempts=attempts,
+            error_type=error_type,
             seconds=round(time.monotonic() - t0, 3),
         )
         results.append(item)
@@ -138,10 +228,7 @@ def evaluate_pal(
                 f"error={item.error_type} ({item.seconds:.1f} s)"
             )
     return PALReport(
-        model=model_label(chain.model),
-        data=label,
-        seconds=round(time.monotonic() - started, 3),
-        results=results,
+        model=label, data=data, seconds=round(time.monotonic() - started, 3), results=results
     )
 
 
@@ -151,4 +238,13 @@ def _row(name: str, results: list[PALItemResult]) -> tuple[str, ...]:
     return name, str(n), str(correct), accuracy, str(sum(r.ok for r in results))
 
 
-__all__ = ["DEFAULT_PROBLEMS", "PALItemResult", "PALReport", "evaluate_pal"]
+__all__ = [
+    "DEFAULT_PROBLEMS",
+    "DIRECT_SYSTEM",
+    "PALItemResult",
+    "PALReport",
+    "build_direct_messages",
+    "evaluate_direct",
+    "evaluate_pal",
+    "parse_direct_answer",
+]
