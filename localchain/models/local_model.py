@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from localchain.errors import ConfigError
 from localchain.models.engines.base import Engine, get_engine
@@ -118,6 +125,13 @@ class LocalModelSettings(BaseModel):
 
     _engine_obj: Engine | None = PrivateAttr(default=None)
 
+    def __init__(self, **data: Any) -> None:
+        """Check the settings; a bad one raises ``ConfigError`` naming the field and value."""
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise ConfigError(_settings_message(type(self).__name__, err)) from err
+
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:
@@ -197,6 +211,18 @@ class LocalModelSettings(BaseModel):
         except ValueError as err:  # pydantic's ValidationError names the field and the rule
             msg = f"Invalid generation setting: {err}"
             raise ConfigError(msg) from err
+
+
+def _settings_message(owner: str, err: ValidationError) -> str:
+    """One line per invalid field: its name, the value given and what is wrong."""
+    problems = []
+    for error in err.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        text = str(error["msg"]).removeprefix("Value error, ")
+        shown = repr(error.get("input"))
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        problems.append(f"{field}={shown}: {text}")
+    return f"Invalid {owner} settings: " + "; ".join(problems)
 
 
 __all__ = ["LocalModelSettings", "iterate_in_thread"]

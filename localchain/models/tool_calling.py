@@ -72,16 +72,45 @@ def _function_of(tool: dict[str, Any]) -> dict[str, Any]:
     return function
 
 
-def _tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
-    names = [_function_of(t)["name"] for t in tools]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        msg = (
-            f"Two or more tools are named {', '.join(map(repr, duplicates))}; the model names "
-            "the tool it calls, so each name must be unique. Rename or drop the duplicates."
+_ANNOTATIONS = frozenset({"title", "description", "examples", "$comment"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+
+
+def _shape(schema: Any) -> Any:
+    """A schema without its annotations (titles, descriptions): what a value must be."""
+    if isinstance(schema, list):
+        return [_shape(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: (
+            {k: _shape(v) for k, v in value.items()}
+            if key in _SCHEMA_MAPS and isinstance(value, dict)
+            else _shape(value)
         )
-        raise ConfigError(msg)
-    return names
+        for key, value in schema.items()
+        if key not in _ANNOTATIONS or not isinstance(value, str | list)
+    }
+
+
+def _tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
+    """The tools' names, each once; the same tool given twice counts once.
+
+    Raises:
+        ConfigError: Two different tools share a name (the model could not tell them apart).
+    """
+    seen: dict[str, Any] = {}
+    for tool in tools:
+        function = _function_of(tool)
+        name, parameters = function["name"], _shape(function.get("parameters"))
+        if name in seen and seen[name] != parameters:
+            msg = (
+                f"Two different tools are named {name!r}; the model names the tool it calls, "
+                "so each name must be unique. Rename one of them."
+            )
+            raise ConfigError(msg)
+        seen[name] = parameters
+    return list(seen)
 
 
 def _resolve_tool_choice(
@@ -160,6 +189,7 @@ def tool_call_schema(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> di
         function = _function_of(tool)
         if function["name"] not in names:
             continue
+        names = [n for n in names if n != function["name"]]  # a repeated tool counts once
         shapes.append(
             {
                 "type": "object",
@@ -193,10 +223,12 @@ def tools_system_prompt(tools: list[dict[str, Any]], tool_choice: ToolChoice) ->
     if mode == "none":
         return 'Answer the user directly. Reply with only a JSON object: {"response": "<answer>"}.'
     lines = ["You can call these tools:"]
+    listed: set[str] = set()
     for tool in tools:
         function = _function_of(tool)
-        if function["name"] not in names:
+        if function["name"] not in names or function["name"] in listed:
             continue
+        listed.add(function["name"])
         params = function.get("parameters") or {}
         args = json.dumps(params.get("properties", {}), separators=(",", ":"))
         description = (function.get("description") or "").strip()
@@ -286,18 +318,19 @@ def parse_tool_output(
 
 
 _TEXT_BLOCKS = ("text", "text-plain")
-_UNSEEN_BLOCKS = (
-    "image",
-    "image_url",
-    "input_image",
-    "audio",
-    "input_audio",
-    "video",
-    "file",
-    "input_file",
-    "document",
-)
-"""Content-block types a text-only model cannot see: refused rather than silently dropped."""
+_UNSEEN_BLOCKS = {
+    "image": "image",
+    "image_url": "image",
+    "input_image": "image",
+    "audio": "audio",
+    "input_audio": "audio",
+    "video": "video",
+    "file": "file",
+    "input_file": "file",
+    "document": "file",
+}
+"""Content-block types a text-only model cannot see (refused, never silently dropped), with
+the medium each one carries."""
 
 
 def _text_of(message: BaseMessage, index: int) -> str:
@@ -319,10 +352,12 @@ def _text_of(message: BaseMessage, index: int) -> str:
         if kind in _TEXT_BLOCKS:
             parts.append(str(block.get("text", "")))
         elif kind in _UNSEEN_BLOCKS:
+            medium = _UNSEEN_BLOCKS[kind]
             msg = (
-                f"Message {index} ({type(message).__name__}) holds a {kind!r} content block, "
-                "but this model is text-only and cannot see it. Pass text only (describe the "
-                f"{kind} in words), or use a model that accepts {kind} input."
+                f"Message {index} ({type(message).__name__}) holds {medium} input (a "
+                f"{kind!r} content block), but this model is text-only and cannot see it. Pass "
+                f"text only (describe the {medium} in words), or use a model that accepts "
+                f"{medium} input."
             )
             raise ConfigError(msg)
         # Other blocks (tool_use, tool_call, reasoning) restate what the message's tool_calls
