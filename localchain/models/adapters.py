@@ -417,9 +417,15 @@ def _read_config(directory: Path) -> dict[str, Any]:
         raise AdapterError(msg)
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        msg = f"{config_path} is not valid JSON ({err}); save the adapter again."
+    except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+        msg = (
+            f"{config_path} is not valid JSON ({type(err).__name__}: {err}); the file is "
+            "truncated or corrupt. Save the adapter again."
+        )
         raise AdapterError(msg) from err
+    if not isinstance(config, dict):
+        msg = f"{config_path} holds a JSON {type(config).__name__}, not an object; save it again."
+        raise AdapterError(msg)
     peft_type = config.get("peft_type")
     if peft_type != "LORA":
         msg = (

@@ -298,6 +298,7 @@ def _load(
         _weight_files(Path(path)),
         lambda: auto_cls.from_pretrained(path, **kwargs),
     )
+    _check_finite(model, Path(path))
     if "device_map" not in kwargs:
         model.to(device)
     if quantization == "int8" and device.type == "cpu":
@@ -396,6 +397,22 @@ def _read_checkpoint_part(what: str, path: Path, files: list[Path], read: Callab
             "checkpoint again."
         )
         raise ModelNotFoundError(msg) from err
+
+
+def _check_finite(model: Any, path: Path) -> None:
+    """Refuse weights holding NaN or infinity: a garbled file that still parsed."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if not param.is_floating_point() or param.device.type == "meta":
+            continue
+        if not bool(torch.isfinite(param).all()):
+            files = ", ".join(f.name for f in _weight_files(path)) or str(path)
+            msg = (
+                f"The weights in {path} ({files}) hold NaN or infinite values (first in "
+                f"{name}); a file is corrupt. Copy, download or save the checkpoint again."
+            )
+            raise ModelNotFoundError(msg)
 
 
 def _check_gguf_magic(gguf: Path) -> None:
