@@ -521,7 +521,10 @@ class FaissStore(VectorStore):
             reason = f"{DOCSTORE_FILE} is not a localchain FAISS docstore"
             raise bad(reason)
         if payload.get("version") != _VERSION:
-            reason = f"docstore version {payload.get('version')!r} is not {_VERSION}"
+            reason = (
+                f"{DOCSTORE_FILE} has version {payload.get('version')!r}, but this localchain "
+                f"reads version {_VERSION}"
+            )
             raise bad(reason)
         store = cls(embeddings)
         repeated: str | None = None

@@ -152,7 +152,7 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             return super()._convert_input(model_input)
         except ConfigError:
             raise
-        except (ValueError, TypeError, NotImplementedError) as err:
+        except (ValueError, TypeError, KeyError, NotImplementedError) as err:
             msg = (
                 f"Cannot read the chat input ({type(err).__name__}: {err}). Pass a string, a "
                 "list of messages (or (role, text) pairs / {'role', 'content'} dicts), or a "
@@ -594,15 +594,18 @@ def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     if isinstance(schema, type) and is_basemodel_subclass(schema):  # pydantic.v1
         v1_schema: dict[str, Any] = schema.schema()  # type: ignore[attr-defined]
         return v1_schema
-    if (
-        isinstance(schema, dict)
-        and "function" not in schema
-        and ("properties" in schema or "type" in schema)
-    ):
+    if isinstance(schema, dict) and not _is_function_spec(schema):
         return schema
     function = convert_to_openai_tool(schema)["function"]
     parameters: dict[str, Any] = function.get("parameters", JSON_OBJECT_SCHEMA)
     return parameters
+
+
+def _is_function_spec(schema: dict[str, Any]) -> bool:
+    """Whether a dict is an OpenAI tool or function spec rather than a JSON schema."""
+    if schema.get("type") == "function" or isinstance(schema.get("function"), dict):
+        return True
+    return isinstance(schema.get("name"), str) and "parameters" in schema
 
 
 def _openai_tool(tool: Any) -> dict[str, Any]:

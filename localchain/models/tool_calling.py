@@ -69,6 +69,16 @@ def _function_of(tool: dict[str, Any]) -> dict[str, Any]:
             "langchain_core.utils.function_calling.convert_to_openai_tool."
         )
         raise ConfigError(msg)
+    if not function["name"].strip():
+        msg = f"A tool has an empty name ({tool!r}); give every tool a name."
+        raise ConfigError(msg)
+    parameters = function.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        msg = (
+            f"Tool {function['name']!r} has parameters {parameters!r:.80}; parameters must be "
+            "a JSON schema dict such as {'type': 'object', 'properties': {...}}."
+        )
+        raise ConfigError(msg)
     return function
 
 

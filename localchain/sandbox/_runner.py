@@ -69,6 +69,14 @@ class SandboxLimits:
     max_source_chars: int = _policy.MAX_SOURCE_CHARS
 
     def __post_init__(self) -> None:
+        for name in ("timeout_s", "memory_mb", "max_output_bytes", "max_source_chars"):
+            value = getattr(self, name)
+            whole = name != "timeout_s"
+            kinds = (int,) if whole else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
+                kind = "a whole number" if whole else "a number of seconds"
+                msg = f"Invalid SandboxLimits: {name} must be {kind}, got {value!r}."
+                raise ConfigError(msg)
         checks = [
             (0 < self.timeout_s <= 3600, "timeout_s must be in (0, 3600]"),
             (64 <= self.memory_mb <= 65_536, "memory_mb must be between 64 and 65536"),

@@ -58,7 +58,7 @@ def test_media_blocks_are_refused_naming_the_message(chat, block):
     with pytest.raises(ConfigError, match=r"Message 1 .*text-only") as info:
         chat.invoke(messages)
     kind = {"image_url": "image", "input_audio": "audio"}.get(block["type"], block["type"])
-    assert repr(kind) in str(info.value)
+    assert f"holds {kind} input" in str(info.value)
 
 
 def test_text_blocks_still_render():
@@ -256,3 +256,31 @@ def test_base_mismatch_falls_back_to_architecture_and_size():
     assert base_mismatch("google/flan-t5-small", names=tiny, model_type="llama")
     assert base_mismatch("meta-llama/Llama-2-7b-hf", names=tiny, model_type="llama", n_params=3e4)
     assert not base_mismatch("HuggingFaceTB/SmolLM2-135M", names=tiny, model_type="llama")
+
+
+# --- found by tests/unit/test_fuzz.py ---------------------------------------------------------
+
+
+def test_a_tool_message_without_its_call_id_is_a_config_error(chat):
+    with pytest.raises(ConfigError, match="Cannot read the chat input"):
+        chat.invoke([("tool", "")])
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"name": "", "parameters": {"type": "object"}},
+        {"type": "function", "function": {"name": "f", "parameters": "0"}},
+    ],
+    ids=["empty name", "parameters not a dict"],
+)
+def test_malformed_tool_specs_are_config_errors(chat, tool):
+    with pytest.raises(ConfigError):
+        chat.bind_tools([tool])
+
+
+def test_settings_errors_are_config_errors_naming_the_field():
+    with pytest.raises(ConfigError, match="temperature=-1.0: Input should be greater"):
+        ChatLocal(temperature=-1)
+    with pytest.raises(ConfigError, match="max_tokens"):
+        ChatLocal(max_tokens=0)

@@ -214,3 +214,10 @@ def test_huge_enum_overflow_says_the_schema_went_into_the_prompt(chat):
     text = str(info.value)
     assert "JSON schema" in text and "system prompt" in text and "tokens" in text
     assert "enum" in text
+
+
+def test_a_dict_schema_without_type_is_used_as_given(chat):
+    # It was taken for an OpenAI function spec and replaced by its (empty) parameters.
+    schema = {"title": "Answer", "anyOf": [{"type": "string", "maxLength": 3}]}
+    bound = chat.with_structured_output(schema).first
+    assert bound.kwargs["response_format"] == schema

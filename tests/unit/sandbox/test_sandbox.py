@@ -852,3 +852,12 @@ def test_request_too_big_for_the_child_is_refused_before_it_starts(no_child):
     limits = SandboxLimits(max_source_chars=_runner.MAX_SOURCE_CHARS_LIMIT)
     with pytest.raises(ProgramRefusedError, match="at most 8,000,000"):
         run_program(code, limits=limits)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"timeout_s": None}, {"memory_mb": 100.5}, {"max_source_chars": None}, {"timeout_s": "5"}],
+)
+def test_limits_of_the_wrong_type_are_config_errors(values):
+    with pytest.raises(ConfigError, match=next(iter(values))):
+        SandboxLimits(**values)
