@@ -153,9 +153,12 @@ class FaissStore(VectorStore):
         final_ids = [str(i) if i is not None else str(uuid.uuid4()) for i in ids]
         repeated = sorted(i for i, n in Counter(final_ids).items() if n > 1)
         if repeated:
+            where = {r: [n for n, i in enumerate(final_ids) if i == r] for r in repeated[:3]}
+            shown = "; ".join(f"{r!r} for texts {places}" for r, places in where.items())
             msg = (
-                f"The ids {repeated[:5]} appear more than once in one add; each would replace "
-                "the other. Give every text its own id."
+                f"add_texts got the same id more than once in one call ({shown}); nothing was "
+                "added. Ids must be unique within a call (an id already in the store is "
+                "replaced, but two new texts cannot share one): give each text its own id."
             )
             raise VectorStoreError(msg)
         if not texts:
@@ -518,14 +521,22 @@ class FaissStore(VectorStore):
             reason = f"{DOCSTORE_FILE} is not a localchain FAISS docstore"
             raise bad(reason)
         if payload.get("version") != _VERSION:
-            reason = f"docstore version {payload.get('version')!r} is not {_VERSION}"
+            reason = (
+                f"{DOCSTORE_FILE} has version {payload.get('version')!r}, but this localchain "
+                f"reads version {_VERSION}"
+            )
             raise bad(reason)
         store = cls(embeddings)
+        repeated: str | None = None
         try:
             docs = payload["documents"]
             store._next_int_id = int(payload["next_int_id"])
-            for entry in docs:
+            for number, entry in enumerate(docs):
                 doc_id, int_id = str(entry["id"]), int(entry["int_id"])
+                if doc_id in store._docs or int_id in store._str_ids:
+                    which = f"id {doc_id!r}" if doc_id in store._docs else f"int_id {int_id}"
+                    repeated = f"{which} twice (again at document {number})"
+                    break
                 store._docs[doc_id] = Document(
                     id=doc_id, page_content=entry["page_content"], metadata=entry["metadata"]
                 )
@@ -536,6 +547,9 @@ class FaissStore(VectorStore):
         except (KeyError, TypeError, ValueError) as err:
             reason = f"{DOCSTORE_FILE} is damaged ({err!r})"
             raise bad(reason) from err
+        if repeated is not None:
+            reason = f"{DOCSTORE_FILE} lists the {repeated}; the file was edited or damaged"
+            raise bad(reason)
         if payload.get("dimension") is None:
             if docs:
                 reason = "the docstore has documents but no dimension"
@@ -564,6 +578,23 @@ class FaissStore(VectorStore):
         store._index = index
         store._dimension = int(index.d)
         return store
+
+    @classmethod
+    def load(
+        cls, folder: str | os.PathLike[str], embeddings: Embeddings, **kwargs: Any
+    ) -> FaissStore:
+        """Read a store written by ``save_local`` (the same as ``load_local``).
+
+        Args:
+            folder: The directory holding ``index.faiss`` and ``docstore.json``.
+            embeddings: The same embeddings the store was built with.
+            **kwargs: Ignored, as for ``load_local``.
+
+        Raises:
+            VectorStoreError: The directory or a file is missing, or the files are damaged or
+                do not agree with each other.
+        """
+        return cls.load_local(folder, embeddings, **kwargs)
 
 
 __all__ = ["DOCSTORE_FILE", "INDEX_FILE", "FaissStore", "MetadataFilter"]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from localchain._cache import cache_dir
 from localchain.errors import AdapterError
+from localchain.models.registry import MODELS, base_mismatch
 
 if TYPE_CHECKING:
     from localchain.models.loading import LoadedModel
@@ -90,6 +91,7 @@ class AdapterManager:
             config = _read_config(directory)
             self._check_task_type(config, directory)
             _check_fits(_base_module(self._loaded.model), _weight_shapes(directory), directory)
+            self._check_base(config, directory)
             self._attach(name, directory, config)
 
     def remove(self, name: str) -> None:
@@ -189,6 +191,37 @@ class AdapterManager:
                 f"Adapter {directory} has task_type={task_type!r} but {self._loaded.name!r} is a "
                 f"{self._loaded.kind} model (needs {expected!r}); use an adapter trained for "
                 "this base model."
+            )
+            raise AdapterError(msg)
+
+    def _check_base(self, config: dict[str, Any], directory: Path) -> None:
+        """Refuse an adapter whose recorded base is clearly another model (family or size)."""
+        recorded = config.get("base_model_name_or_path")
+        if not isinstance(recorded, str) or not recorded.strip():
+            return
+        loaded = self._loaded
+        base = _base_module(loaded.model)
+        model_config = getattr(base, "config", None)
+        names = [loaded.name, str(loaded.model_path)]
+        spec = MODELS.get(loaded.name)
+        if spec is not None:
+            names.append(spec.repo_id)
+        name_or_path = getattr(model_config, "_name_or_path", None)
+        if isinstance(name_or_path, str) and name_or_path:
+            names.append(name_or_path)
+        n_params = sum(p.numel() for p in base.parameters())
+        reason = base_mismatch(
+            recorded,
+            names=names,
+            model_type=getattr(model_config, "model_type", None),
+            n_params=n_params,
+        )
+        if reason is not None:
+            msg = (
+                f"Adapter {directory} was trained for {recorded!r} ({reason}); it does not fit "
+                f"{loaded.name!r} even though its matrix shapes do. Use an adapter trained for "
+                f"this base model, or fix base_model_name_or_path in {directory / CONFIG_FILE} "
+                "if it names the wrong base."
             )
             raise AdapterError(msg)
 
@@ -384,9 +417,15 @@ def _read_config(directory: Path) -> dict[str, Any]:
         raise AdapterError(msg)
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        msg = f"{config_path} is not valid JSON ({err}); save the adapter again."
+    except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+        msg = (
+            f"{config_path} is not valid JSON ({type(err).__name__}: {err}); the file is "
+            "truncated or corrupt. Save the adapter again."
+        )
         raise AdapterError(msg) from err
+    if not isinstance(config, dict):
+        msg = f"{config_path} holds a JSON {type(config).__name__}, not an object; save it again."
+        raise AdapterError(msg)
     peft_type = config.get("peft_type")
     if peft_type != "LORA":
         msg = (
@@ -410,20 +449,37 @@ def _weights_file(directory: Path) -> Path:
 
 
 def _weight_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape in the adapter's weights, after checking they are all finite."""
+    import torch
+
     weights = _weights_file(directory)
     try:
         if weights.suffix == ".safetensors":
-            from safetensors import safe_open
+            from safetensors.torch import load_file
 
-            with safe_open(str(weights), framework="pt") as handle:
-                return {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}  # noqa: SIM118
-        import torch
-
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        return {k: tuple(v.shape) for k, v in state.items()}
-    except Exception as err:  # a truncated or foreign file
-        msg = f"Could not read adapter weights {weights}: {err}. Save the adapter again."
+            state = load_file(str(weights))
+        else:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            msg = f"holds a {type(state).__name__}, not a dict of tensors"
+            raise TypeError(msg)  # reported with the file name below
+        shapes = {str(k): tuple(v.shape) for k, v in state.items()}
+    except Exception as err:  # a truncated, garbled or foreign file
+        msg = (
+            f"Could not read adapter weights {weights}: {err}. The file is truncated or "
+            "corrupt; save the adapter again."
+        )
         raise AdapterError(msg) from err
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        msg = (
+            f"Adapter weights {weights} hold NaN or infinite values (in {shown}); the training "
+            "diverged or the file is corrupt. Train again (e.g. with a lower learning rate) or "
+            "use another checkpoint."
+        )
+        raise AdapterError(msg)
+    return shapes
 
 
 def _check_fits(base: Any, shapes: dict[str, tuple[int, ...]], directory: Path) -> None:

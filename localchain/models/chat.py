@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -19,23 +20,28 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages.tool import invalid_tool_call
+from langchain_core.output_parsers import BaseGenerationOutputParser
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, Generation
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict
 
-from localchain.errors import ConfigError
+from localchain.errors import ConfigError, ContextLengthError
 from localchain.models.generation import Completion
 from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 from localchain.models.settings import ENGINES
 from localchain.models.tool_calling import (
+    check_json_schema,
+    parse_json_reply,
     parse_tool_output,
     render_tool_messages,
     tool_call_schema,
     tools_system_prompt,
+    validate_json,
 )
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
@@ -47,6 +53,7 @@ _REQUEST_OPTIONS = (
     "adapter",
     "ls_structured_output_format",
     "parallel_tool_calls",
+    "structured_output",
 )
 """Call options that shape the request (read by ``ChatLocal._prepare``), not generation."""
 
@@ -54,6 +61,22 @@ _REQUEST_OPTIONS = (
 def _generation_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call options that are generation settings (max_tokens, temperature, seed, ...)."""
     return {k: v for k, v in kwargs.items() if k not in _REQUEST_OPTIONS}
+
+
+@dataclass
+class _Request:
+    """One prepared chat request."""
+
+    prompt: str
+    schema: dict[str, Any] | None
+    """The JSON schema the reply is constrained to, if any."""
+    adapter: str | None
+    build: Callable[[Completion], AIMessage]
+    """Turns the completion into the reply message (parsing tool calls)."""
+    added: str = ""
+    """What the schema or tools added to the system prompt (quoted when the prompt overflows)."""
+    added_what: str = ""
+    """What ``added`` describes, in words."""
 
 
 def _usage(completion: Completion) -> UsageMetadata:
@@ -108,42 +131,116 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
 
     # -- request preparation -------------------------------------------------------------
 
-    def _prepare(
-        self, messages: list[BaseMessage], kwargs: dict[str, Any]
-    ) -> tuple[str, dict[str, Any] | None, str | None, Callable[[str], AIMessage]]:
-        """Turn messages and call options into (prompt, schema, adapter, reply builder)."""
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        """Read the chat input, refusing what a text-only model cannot see (None content)."""
+        if isinstance(model_input, Sequence) and not isinstance(model_input, str):
+            for index, item in enumerate(model_input):
+                content: Any = ...
+                if isinstance(item, dict) and "content" in item:
+                    content = item["content"]
+                    if content is None and item.get("tool_calls"):
+                        continue  # an OpenAI-style assistant turn that only calls tools
+                elif isinstance(item, tuple | list) and len(item) == 2:
+                    content = item[1]
+                if content is None:
+                    msg = (
+                        f"Message {index} has content None: there is nothing for the model to "
+                        "read. Pass text, or leave the message out."
+                    )
+                    raise ConfigError(msg)
+        try:
+            return super()._convert_input(model_input)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, NotImplementedError) as err:
+            msg = (
+                f"Cannot read the chat input ({type(err).__name__}: {err}). Pass a string, a "
+                "list of messages (or (role, text) pairs / {'role', 'content'} dicts), or a "
+                "PromptValue."
+            )
+            raise ConfigError(msg) from err
+
+    def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> _Request:
+        """Turn messages and call options into a prompt, a schema, an adapter and a builder."""
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
         response_format = kwargs.pop("response_format", None)
         adapter = kwargs.pop("adapter", self.adapter)
         kwargs.pop("ls_structured_output_format", None)
+        # with_structured_output marks its requests: its parser reports a bad reply (in
+        # ``parsing_error`` with include_raw), so the reply is returned for it to check.
+        structured = bool(kwargs.pop("structured_output", False))
         kwargs.pop("parallel_tool_calls", None)
         rendered = render_tool_messages(messages)
         if not rendered:
             msg = "ChatLocal got no messages; pass at least one message or a string."
             raise ConfigError(msg)
         schema: dict[str, Any] | None = None
-        build: Callable[[str], AIMessage] = lambda text: AIMessage(content=text)  # noqa: E731
-        if tools and tool_choice != "none":
-            schema = tool_call_schema(tools, tool_choice)
-            rendered = _with_system(rendered, tools_system_prompt(tools, tool_choice))
+        added = added_what = ""
 
-            def build(text: str) -> AIMessage:
+        def build(completion: Completion) -> AIMessage:
+            return AIMessage(content=completion.text)
+
+        if tools and tool_choice != "none":
+            tool_schema = schema = tool_call_schema(tools, tool_choice)
+            check_json_schema(tool_schema)
+            added = tools_system_prompt(tools, tool_choice)
+            added_what = f"description of the {len(tools)} tool(s)"
+
+            def build(completion: Completion) -> AIMessage:
+                text = completion.text
                 try:
+                    parse_json_reply(
+                        text,
+                        tool_schema,
+                        finish_reason=completion.finish_reason,
+                        output_tokens=completion.completion_tokens,
+                    )
                     content, calls = parse_tool_output(text, tools)
-                except OutputParserException:
-                    return AIMessage(content=text)
+                except OutputParserException as err:
+                    if not structured:
+                        raise
+                    bad = invalid_tool_call(name=None, args=text, id=None, error=str(err))
+                    return AIMessage(content="", invalid_tool_calls=[bad])
                 return AIMessage(content=content, tool_calls=calls)
 
         elif response_format is not None:
-            schema = response_format
-            rendered = _with_system(
-                rendered,
-                "Reply with only a JSON object that matches this JSON schema: "
-                + json.dumps(schema, separators=(",", ":")),
+            reply_schema = schema = response_format
+            check_json_schema(reply_schema)
+            added = "Reply with only a JSON object that matches this JSON schema: " + json.dumps(
+                reply_schema, separators=(",", ":")
             )
+            added_what = "JSON schema of the reply"
+
+            def build(completion: Completion) -> AIMessage:
+                if not structured:
+                    parse_json_reply(
+                        completion.text,
+                        reply_schema,
+                        finish_reason=completion.finish_reason,
+                        output_tokens=completion.completion_tokens,
+                    )
+                return AIMessage(content=completion.text)
+
+        if added:
+            rendered = _with_system(rendered, added)
         prompt = self._get_engine().format_chat(rendered)
-        return prompt, schema, adapter, build
+        return _Request(prompt, schema, adapter, build, added, added_what)
+
+    def _explain_overflow(self, err: ContextLengthError, requests: list[_Request]) -> Exception:
+        """Say how much of an overflowing prompt the schema or tools took."""
+        largest = max(requests, key=lambda r: len(r.added))
+        added = largest.added
+        if not added:
+            return err
+        tokens = self._get_engine().count_tokens(added)
+        msg = (
+            f"{err} The {largest.added_what} went into the system prompt ({tokens} tokens, "
+            f"{len(added)} "
+            f"characters) so that the model knows the reply's shape; shrink it (fewer enum "
+            "values or tools, shorter descriptions) or use a model with a longer context window."
+        )
+        return ContextLengthError(msg)
 
     # -- generation ----------------------------------------------------------------------
 
@@ -161,16 +258,19 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
     ) -> list[ChatResult]:
         prepared = [self._prepare(messages, dict(kwargs)) for messages in batch]
         config = self._generation_config(stop, **_generation_options(kwargs))
-        completions = self._get_engine().generate(
-            [p[0] for p in prepared],
-            config,
-            adapters=[p[2] for p in prepared],
-            schemas=[p[1] for p in prepared],
-            chat=True,
-        )
+        try:
+            completions = self._get_engine().generate(
+                [p.prompt for p in prepared],
+                config,
+                adapters=[p.adapter for p in prepared],
+                schemas=[p.schema for p in prepared],
+                chat=True,
+            )
+        except ContextLengthError as err:
+            raise self._explain_overflow(err, prepared) from err
         results = []
-        for (_, _, _, build), completion in zip(prepared, completions, strict=True):
-            message = build(completion.text)
+        for request, completion in zip(prepared, completions, strict=True):
+            message = request.build(completion)
             message.usage_metadata = _usage(completion)
             message.response_metadata = {
                 "model_name": self.model,
@@ -187,13 +287,19 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prompt, schema, adapter, build = self._prepare(messages, dict(kwargs))
+        request = self._prepare(messages, dict(kwargs))
+        prompt, adapter = request.prompt, request.adapter
         config = self._generation_config(stop, **_generation_options(kwargs))
         engine = self._get_engine()
-        if schema is not None:
+        if request.schema is not None:
             # A constrained reply is parsed as a whole: stream it as one chunk.
-            completion = engine.generate([prompt], config, adapters=[adapter], schemas=[schema])
-            message = build(completion[0].text)
+            try:
+                completion = engine.generate(
+                    [prompt], config, adapters=[adapter], schemas=[request.schema], chat=True
+                )
+            except ContextLengthError as err:
+                raise self._explain_overflow(err, [request]) from err
+            message = request.build(completion[0])
             chunk = AIMessageChunk(
                 content=message.content,
                 tool_call_chunks=[
@@ -339,8 +445,9 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
                 call), "none", or a tool's name (that call).
             **kwargs: Further call options bound alongside.
         """
-        formatted = [convert_to_openai_tool(tool) for tool in tools]
-        tool_call_schema(formatted, tool_choice)  # validates tool_choice now, not at call time
+        formatted = [_openai_tool(tool) for tool in tools]
+        schema = tool_call_schema(formatted, tool_choice)  # checks tool_choice now, not per call
+        check_json_schema(schema)
         return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
     def with_structured_output(
@@ -366,32 +473,42 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         if kwargs:
             msg = f"Unsupported with_structured_output arguments: {sorted(kwargs)}."
             raise ConfigError(msg)
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        if method == "function_calling":
-            if schema is None:
-                msg = "method='function_calling' needs a schema."
-                raise ConfigError(msg)
-            return super().with_structured_output(schema, include_raw=include_raw)
-        # LangChain converts the schema given here for tracing (``ls_structured_output_format``
-        # in the callbacks' options); pass the caller's schema so that works for every kind.
-        traced = {"kwargs": {"method": method}, "schema": schema} if schema is not None else None
-        if method == "json_mode":
-            llm = self.bind(response_format=JSON_OBJECT_SCHEMA, ls_structured_output_format=traced)
-        elif method == "json_schema":
-            if schema is None:
-                msg = "method='json_schema' needs a schema; use method='json_mode' for any JSON."
-                raise ConfigError(msg)
-            llm = self.bind(
-                response_format=_json_schema(schema), ls_structured_output_format=traced
-            )
-        else:
+        if method not in ("function_calling", "json_mode", "json_schema"):
             msg = (
                 f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
             )
             raise ConfigError(msg)
-        parser: Runnable[Any, Any] = (
-            PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
+        if schema is None and method != "json_mode":
+            msg = f"method={method!r} needs a schema; use method='json_mode' for any JSON object."
+            raise ConfigError(msg)
+        pydantic_object = (
+            schema if isinstance(schema, type) and is_basemodel_subclass(schema) else None
         )
+        # LangChain converts the schema given here for tracing (``ls_structured_output_format``
+        # in the callbacks' options); pass the caller's schema so that works for every kind.
+        traced = {"kwargs": {"method": method}, "schema": schema}
+        llm: Runnable[LanguageModelInput, BaseMessage]
+        if method == "function_calling":
+            tool = _openai_tool(cast("dict[str, Any] | type", schema))
+            name = tool["function"]["name"]
+            parameters = tool["function"].get("parameters") or JSON_OBJECT_SCHEMA
+            llm = self.bind_tools(
+                [tool], tool_choice=name, ls_structured_output_format=traced, structured_output=True
+            )
+            parser = StructuredOutputParser(
+                reply_schema=parameters, pydantic_object=pydantic_object, tool_name=name
+            )
+        else:
+            reply_schema = JSON_OBJECT_SCHEMA if schema is None else _json_schema(schema)
+            check_json_schema(reply_schema)
+            llm = self.bind(
+                response_format=reply_schema,
+                ls_structured_output_format=traced,
+                structured_output=True,
+            )
+            parser = StructuredOutputParser(
+                reply_schema=reply_schema, pydantic_object=pydantic_object
+            )
         if not include_raw:
             return llm | parser
         parse = RunnablePassthrough.assign(
@@ -403,6 +520,73 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         )
 
 
+class StructuredOutputParser(BaseGenerationOutputParser[Any]):
+    """Parse a ``with_structured_output`` reply: complete, valid against the whole schema.
+
+    The reply is read strictly (unfinished JSON is never completed), a reply that stopped on
+    the token limit is an error, and the value is validated against the full JSON schema, so
+    keywords the grammar engine could not enforce (lookahead patterns, ``format``) are checked
+    too. Every failure is an ``OutputParserException``.
+    """
+
+    reply_schema: dict[str, Any]
+    """The JSON schema the value must match (a tool's parameters for function calling)."""
+    pydantic_object: type | None = None
+    """A pydantic class (v2 or v1) to build from the value, or None to return the dict."""
+    tool_name: str | None = None
+    """For function calling: the tool whose call's arguments are the value."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """Parse the first generation into the schema's value.
+
+        Raises:
+            OutputParserException: The reply was cut off, is not valid JSON, holds no call
+                to the tool, or does not match the schema or the pydantic class.
+        """
+        generation = result[0]
+        message = generation.message if isinstance(generation, ChatGeneration) else None
+        text = generation.text
+        finish = message.response_metadata.get("finish_reason") if message else None
+        usage = getattr(message, "usage_metadata", None)
+        tokens = usage.get("output_tokens") if usage else None
+        if self.tool_name is None:
+            value = parse_json_reply(
+                text, self.reply_schema, finish_reason=finish, output_tokens=tokens
+            )
+        else:
+            value = self._tool_arguments(message, text)
+        if self.pydantic_object is None:
+            return value
+        try:
+            if issubclass(self.pydantic_object, BaseModel):
+                return self.pydantic_object.model_validate(value)
+            return self.pydantic_object.parse_obj(value)  # type: ignore[attr-defined]
+        except ValueError as err:  # pydantic (v1 and v2) ValidationError
+            msg = (
+                f"The reply does not validate as {self.pydantic_object.__name__}: {err}. "
+                f"Got: {json.dumps(value, ensure_ascii=False)[:300]}"
+            )
+            raise OutputParserException(msg, llm_output=text) from err
+
+    def _tool_arguments(self, message: BaseMessage | None, text: str) -> Any:
+        if not isinstance(message, AIMessage):
+            msg = f"Expected an AIMessage with a call to {self.tool_name!r}, got {message!r}."
+            raise OutputParserException(msg, llm_output=text)
+        if message.invalid_tool_calls:
+            bad = message.invalid_tool_calls[0]
+            raise OutputParserException(str(bad.get("error")), llm_output=str(bad.get("args")))
+        calls = [c for c in message.tool_calls if c["name"] == self.tool_name]
+        if not calls:
+            msg = (
+                f"The reply holds no call to {self.tool_name!r} (content: "
+                f"{str(message.content)[:200]!r})."
+            )
+            raise OutputParserException(msg, llm_output=text)
+        args = calls[0]["args"]
+        validate_json(args, self.reply_schema, text=json.dumps(args, ensure_ascii=False))
+        return args
+
+
 def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     """The JSON schema constraining replies for a pydantic (v1/v2) class, dict or TypedDict."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
@@ -410,15 +594,30 @@ def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     if isinstance(schema, type) and is_basemodel_subclass(schema):  # pydantic.v1
         v1_schema: dict[str, Any] = schema.schema()  # type: ignore[attr-defined]
         return v1_schema
-    if (
-        isinstance(schema, dict)
-        and "function" not in schema
-        and ("properties" in schema or "type" in schema)
-    ):
+    if isinstance(schema, dict) and not _is_function_spec(schema):
         return schema
     function = convert_to_openai_tool(schema)["function"]
     parameters: dict[str, Any] = function.get("parameters", JSON_OBJECT_SCHEMA)
     return parameters
+
+
+def _is_function_spec(schema: dict[str, Any]) -> bool:
+    """Whether a dict is an OpenAI tool or function spec rather than a JSON schema."""
+    if schema.get("type") == "function" or isinstance(schema.get("function"), dict):
+        return True
+    return isinstance(schema.get("name"), str) and "parameters" in schema
+
+
+def _openai_tool(tool: Any) -> dict[str, Any]:
+    """``convert_to_openai_tool``, with a ConfigError for what it cannot convert."""
+    try:
+        return convert_to_openai_tool(tool)
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        msg = (
+            f"Cannot use {tool!r} as a tool or schema: {err} Pass a pydantic class, a "
+            "function with a docstring, a BaseTool, or a JSON schema dict with a 'title'."
+        )
+        raise ConfigError(msg) from err
 
 
 def _with_system(rendered: list[dict[str, str]], text: str) -> list[dict[str, str]]:
@@ -429,4 +628,4 @@ def _with_system(rendered: list[dict[str, str]], text: str) -> list[dict[str, st
     return [{"role": "system", "content": text}, *rendered]
 
 
-__all__ = ["ENGINES", "ChatLocal"]
+__all__ = ["ENGINES", "ChatLocal", "StructuredOutputParser"]

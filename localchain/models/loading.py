@@ -8,6 +8,7 @@ and returns a :class:`LoadedModel` that every ChatLocal / LocalLLM sharing those
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -19,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from localchain._cache import cache_dir
-from localchain.errors import ConfigError, UnsupportedOnDeviceError
+from localchain.errors import (
+    ConfigError,
+    LocalchainError,
+    ModelNotFoundError,
+    UnsupportedOnDeviceError,
+)
 from localchain.models.registry import ModelKind, ResolvedModel, model_class, resolve_model
 from localchain.models.settings import DTYPES, QuantizationName, check_device_name
 
@@ -230,6 +236,7 @@ def converted_gguf_dir(resolved: ResolvedModel) -> Path:
     """
     assert resolved.gguf_file is not None  # noqa: S101 - internal invariant
     gguf = resolved.path / resolved.gguf_file
+    _check_gguf_magic(gguf)
     stat = gguf.stat()
     digest = hashlib.sha256(f"{gguf}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     target = cache_dir("models") / f"{Path(resolved.gguf_file).stem}-{digest}"
@@ -241,14 +248,24 @@ def converted_gguf_dir(resolved: ResolvedModel) -> Path:
         f"localchain: converting {gguf.name} to safetensors once (cached in {target})...",
         file=sys.stderr,
     )
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
-    model: Any = AutoModelForCausalLM.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            resolved.path, gguf_file=resolved.gguf_file
+        )
+    except Exception as err:  # struct.error, ValueError, KeyError... from the GGUF reader
+        msg = (
+            f"Could not read the GGUF file {gguf} ({type(err).__name__}: {err}); it is "
+            "truncated, corrupt or of an architecture transformers cannot convert. Download "
+            "it again, or pass a checkpoint directory."
+        )
+        raise ModelNotFoundError(msg) from err
     # The dequantized weights are plain float32 tensors; drop the GGUF marker so they save.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.is_quantized = False
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
@@ -271,8 +288,19 @@ def _load(
 
         kwargs["quantization_config"] = bitsandbytes_config(quantization, dtype)
         kwargs["device_map"] = {"": device.index or 0}
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model: Any = auto_cls.from_pretrained(path, **kwargs)
+    tokenizer = _read_checkpoint_part(
+        "tokenizer",
+        Path(path),
+        _tokenizer_files(Path(path)),
+        lambda: AutoTokenizer.from_pretrained(path, local_files_only=True),
+    )
+    model: Any = _read_checkpoint_part(
+        "weights",
+        Path(path),
+        _weight_files(Path(path)),
+        lambda: auto_cls.from_pretrained(path, **kwargs),
+    )
+    _check_finite(model, Path(path))
     if "device_map" not in kwargs:
         model.to(device)
     if quantization == "int8" and device.type == "cpu":
@@ -299,6 +327,110 @@ def _load(
         quantization=quantization,
         context_length=_context_length(model.config, tokenizer),
     )
+
+
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "tokenizer_config.json",
+)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def _tokenizer_files(path: Path) -> list[Path]:
+    files = [path / name for name in _TOKENIZER_FILES if (path / name).is_file()]
+    if not files:
+        msg = (
+            f"{path} has a config.json but no tokenizer files ({', '.join(_TOKENIZER_FILES[:3])}"
+            "...); copy the tokenizer saved with the checkpoint (tokenizer.save_pretrained) "
+            "into that directory."
+        )
+        raise ModelNotFoundError(msg)
+    for file in files:
+        if file.suffix != ".json":
+            continue
+        try:
+            json.loads(file.read_text(encoding="utf-8"))
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+            msg = (
+                f"{file} is not valid JSON ({type(err).__name__}: {err}); the tokenizer file is "
+                "truncated or corrupt. Copy, download or save the checkpoint again."
+            )
+            raise ModelNotFoundError(msg) from err
+    return files
+
+
+def _weight_files(path: Path) -> list[Path]:
+    files = sorted(f for f in path.iterdir() if f.suffix in _WEIGHT_SUFFIXES and f.is_file())
+    for file in files:
+        if file.suffix != ".safetensors":
+            continue
+        from safetensors import safe_open
+
+        try:  # reads the header only: catches truncated and garbled files by name
+            with safe_open(str(file), framework="pt") as handle:
+                handle.keys()
+        except Exception as err:  # SafetensorError, OSError
+            msg = (
+                f"{file} is not a readable safetensors file ({err}); it is truncated or "
+                "corrupt. Copy, download or save the checkpoint again."
+            )
+            raise ModelNotFoundError(msg) from err
+    return files
+
+
+def _read_checkpoint_part(what: str, path: Path, files: list[Path], read: Callable[[], Any]) -> Any:
+    """Run a transformers loader, turning its failures into errors that name the files."""
+    try:
+        return read()
+    except (LocalchainError, ImportError, MemoryError):
+        raise  # already clear (a missing extra, bitsandbytes, out of memory)
+    except Exception as err:  # tokenizers and transformers raise many types for a bad file
+        names = ", ".join(f.name for f in files) or "none found"
+        detail = " ".join(str(err).split())[:300]
+        msg = (
+            f"Could not load the {what} in {path} (files: {names}): {type(err).__name__}: "
+            f"{detail}. A file is probably truncated or corrupt; copy, download or save the "
+            "checkpoint again."
+        )
+        raise ModelNotFoundError(msg) from err
+
+
+def _check_finite(model: Any, path: Path) -> None:
+    """Refuse weights holding NaN or infinity: a garbled file that still parsed."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if not param.is_floating_point() or param.device.type == "meta":
+            continue
+        if not bool(torch.isfinite(param).all()):
+            files = ", ".join(f.name for f in _weight_files(path)) or str(path)
+            msg = (
+                f"The weights in {path} ({files}) hold NaN or infinite values (first in "
+                f"{name}); a file is corrupt. Copy, download or save the checkpoint again."
+            )
+            raise ModelNotFoundError(msg)
+
+
+def _check_gguf_magic(gguf: Path) -> None:
+    try:
+        with gguf.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as err:
+        msg = f"Cannot read the GGUF file {gguf}: {err}."
+        raise ModelNotFoundError(msg) from err
+    if magic != b"GGUF":
+        got = "it is empty" if not magic else f"it starts with {magic!r}"
+        msg = (
+            f"{gguf} is not a GGUF file ({got}, not b'GGUF'); it is corrupt or mislabelled. "
+            "Download it again, or pass a checkpoint directory."
+        )
+        raise ModelNotFoundError(msg)
 
 
 def _context_length(config: Any, tokenizer: Any) -> int:

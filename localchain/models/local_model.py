@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from localchain.errors import ConfigError
 from localchain.models.engines.base import Engine, get_engine
@@ -118,6 +125,13 @@ class LocalModelSettings(BaseModel):
 
     _engine_obj: Engine | None = PrivateAttr(default=None)
 
+    def __init__(self, **data: Any) -> None:
+        """Check the settings; a bad one raises ``ConfigError`` naming the field and value."""
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise ConfigError(_settings_message(type(self).__name__, err)) from err
+
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:
@@ -194,9 +208,30 @@ class LocalModelSettings(BaseModel):
             raise ConfigError(msg)
         try:
             return GenerationConfig(**fields)
-        except ValueError as err:  # pydantic's ValidationError names the field and the rule
-            msg = f"Invalid generation setting: {err}"
-            raise ConfigError(msg) from err
+        except ValidationError as err:
+            renamed = {v: f"{k} ({v})" for k, v in MODEL_SETTING_FIELDS.items() if k != v}
+            raise ConfigError(_settings_message("generation", err, renamed)) from err
+
+
+def _settings_message(
+    owner: str, err: ValidationError, renamed: dict[str, str] | None = None
+) -> str:
+    """One line per invalid field: its name, the value given and what is wrong."""
+    problems = []
+    for error in err.errors(include_url=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):
+            problems.append(str(cause))  # already names the field, the value and the fix
+            continue
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        field = (renamed or {}).get(field, field)
+        text = str(error["msg"]).removeprefix("Value error, ")
+        shown = repr(error.get("input"))
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        problems.append(f"{field}={shown}: {text}")
+    if len(problems) == 1 and problems[0].startswith("Invalid "):
+        return problems[0]
+    return f"Invalid {owner} settings: " + "; ".join(problems)
 
 
 __all__ = ["LocalModelSettings", "iterate_in_thread"]

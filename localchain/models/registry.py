@@ -11,6 +11,8 @@ import difflib
 import importlib.util
 import json
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -125,7 +127,20 @@ def kind_of_checkpoint(path: Path) -> ModelKind:
     if not config_file.is_file():
         msg = f"{path} has no config.json; it is not a transformers checkpoint directory."
         raise ModelNotFoundError(msg)
-    config = json.loads(config_file.read_text())
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+        msg = (
+            f"{config_file} is not valid JSON ({type(err).__name__}: {err}); the file is "
+            "truncated or corrupt. Copy or download the checkpoint again."
+        )
+        raise ModelNotFoundError(msg) from err
+    if not isinstance(config, dict):
+        msg = (
+            f"{config_file} holds a JSON {type(config).__name__}, not an object; it is not a "
+            "transformers config. Copy or download the checkpoint again."
+        )
+        raise ModelNotFoundError(msg)
     if config.get("is_encoder_decoder") or config.get("model_type") in {"t5", "mt5", "bart"}:
         return "seq2seq"
     return "causal"
@@ -140,8 +155,15 @@ def resolve_model(name: str | os.PathLike[str]) -> ResolvedModel:
 
     Raises:
         ModelNotFoundError: Nothing matches; the message says how to make it available.
+        ConfigError: The name is empty.
     """
     text = str(name)
+    if not text.strip():
+        msg = (
+            f"Model name {text!r} is empty; pass a registry name ({', '.join(MODELS)}), a "
+            f"checkpoint directory or a .gguf file, or leave it out for {DEFAULT_MODEL!r}."
+        )
+        raise ConfigError(msg)
     spec = MODELS.get(text)
     if spec is not None:
         return _resolve_spec(spec)
@@ -184,6 +206,97 @@ def _resolve_spec(spec: ModelSpec) -> ResolvedModel:
         )
     msg = f"Model {spec.name!r} is not available offline: {fix}."
     raise ModelNotFoundError(msg)
+
+
+# Model families as they appear in names, longest first, with the transformers model_type
+# they load as (SmolLM and TinyLlama are Llama-shaped: shapes alone cannot tell them apart).
+_FAMILIES: dict[str, str] = {
+    "tinyllama": "llama",
+    "smollm": "llama",
+    "mixtral": "mixtral",
+    "mistral": "mistral",
+    "llama": "llama",
+    "qwen": "qwen",
+    "gemma": "gemma",
+    "phi": "phi",
+    "falcon": "falcon",
+    "bloom": "bloom",
+    "pythia": "gpt_neox",
+    "neox": "gpt_neox",
+    "gpt2": "gpt2",
+    "olmo": "olmo",
+    "opt": "opt",
+    "t5": "t5",
+}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([mb])$")
+
+
+def _name_tokens(name: str) -> list[str]:
+    """Lower-case words of a model name's last two path parts ("org/name")."""
+    tail = "/".join(str(name).replace("\\", "/").rstrip("/").split("/")[-2:]).lower()
+    return [t for t in re.split(r"[^a-z0-9.]+", tail) if t]
+
+
+def model_family(name: str) -> str | None:
+    """The model family a name says (``"smollm"`` for "HuggingFaceTB/SmolLM2-135M"), if any."""
+    for token in _name_tokens(name):
+        for family in _FAMILIES:
+            rest = token[len(family) :]
+            if token.startswith(family) and re.fullmatch(r"[0-9.]*", rest):
+                return family
+    return None
+
+
+def model_size(name: str) -> float | None:
+    """The parameter count a name says, in millions ("7b" -> 7000, "135M" -> 135), if any."""
+    for token in _name_tokens(name):
+        match = _SIZE.match(token)
+        if match:
+            return float(match[1]) * (1000 if match[2] == "b" else 1)
+    return None
+
+
+def base_mismatch(
+    recorded: str,
+    *,
+    names: Sequence[str],
+    model_type: str | None = None,
+    n_params: int | None = None,
+) -> str | None:
+    """Why a recorded base model is clearly not the loaded one, or None when it may be.
+
+    Only a clear mismatch counts: another family or another size, as the names say (or, when
+    the loaded model's names say nothing, its ``model_type`` and parameter count). The same
+    weights reached by another route (a registry name, a hub id, a converted GGUF, a local
+    path) agree, and a name that says nothing is never a mismatch.
+
+    Args:
+        recorded: The base an adapter records (``base_model_name_or_path``).
+        names: What the loaded model is called: registry name, hub id, paths.
+        model_type: The loaded model's ``config.model_type``.
+        n_params: The loaded model's parameter count.
+    """
+    family = model_family(recorded)
+    loaded_family = next((f for f in map(model_family, names) if f), None)
+    if family and loaded_family and family != loaded_family:
+        return f"a {family} model, but the loaded model is a {loaded_family} model"
+    if family and not loaded_family and model_type:
+        loaded_arch = re.sub(r"[0-9._]+$", "", model_type.lower())
+        arch = _FAMILIES[family]
+        if loaded_arch and not (loaded_arch.startswith(arch) or arch.startswith(loaded_arch)):
+            return f"a {family} model, but the loaded model is a {model_type!r} model"
+    size = model_size(recorded)
+    if size is None:
+        return None
+    loaded_size = next((s for s in map(model_size, names) if s), None)
+    if loaded_size is not None:
+        if max(size, loaded_size) / min(size, loaded_size) > 1.3:
+            return f"{size:g}M parameters, but the loaded model has {loaded_size:g}M"
+    elif n_params:
+        loaded_m = n_params / 1e6
+        if max(size, loaded_m) / max(min(size, loaded_m), 1e-9) > 4:
+            return f"{size:g}M parameters, but the loaded model has {loaded_m:.3g}M"
+    return None
 
 
 def available_models() -> list[tuple[ModelSpec, ResolvedModel | None]]:

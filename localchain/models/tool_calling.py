@@ -10,15 +10,24 @@ This module holds the pure pieces: the JSON schema for a set of tools and a ``to
 the system prompt that explains the format, the parser back into LangChain ``ToolCall`` dicts,
 and the rendering of a LangChain history into plain ``{"role", "content"}`` dicts that any chat
 template accepts. Tools are OpenAI-format dicts, as ``convert_to_openai_tool`` produces.
+
+It also checks any constrained reply after decoding (:func:`parse_json_reply`): the grammar
+engine cannot enforce every JSON-schema keyword (lookahead patterns, ``format``) and a reply cut
+off by ``max_tokens`` is unfinished JSON, so the parsed value is validated against the whole
+schema with ``jsonschema``, and anything short of a complete, valid value is an
+``OutputParserException``, never a partial object.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import (
@@ -60,11 +69,58 @@ def _function_of(tool: dict[str, Any]) -> dict[str, Any]:
             "langchain_core.utils.function_calling.convert_to_openai_tool."
         )
         raise ConfigError(msg)
+    if not function["name"].strip():
+        msg = f"A tool has an empty name ({tool!r}); give every tool a name."
+        raise ConfigError(msg)
+    parameters = function.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        msg = (
+            f"Tool {function['name']!r} has parameters {parameters!r:.80}; parameters must be "
+            "a JSON schema dict such as {'type': 'object', 'properties': {...}}."
+        )
+        raise ConfigError(msg)
     return function
 
 
+_ANNOTATIONS = frozenset({"title", "description", "examples", "$comment"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+
+
+def _shape(schema: Any) -> Any:
+    """A schema without its annotations (titles, descriptions): what a value must be."""
+    if isinstance(schema, list):
+        return [_shape(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: (
+            {k: _shape(v) for k, v in value.items()}
+            if key in _SCHEMA_MAPS and isinstance(value, dict)
+            else _shape(value)
+        )
+        for key, value in schema.items()
+        if key not in _ANNOTATIONS or not isinstance(value, str | list)
+    }
+
+
 def _tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
-    return [_function_of(t)["name"] for t in tools]
+    """The tools' names, each once; the same tool given twice counts once.
+
+    Raises:
+        ConfigError: Two different tools share a name (the model could not tell them apart).
+    """
+    seen: dict[str, Any] = {}
+    for tool in tools:
+        function = _function_of(tool)
+        name, parameters = function["name"], _shape(function.get("parameters"))
+        if name in seen and seen[name] != parameters:
+            msg = (
+                f"Two different tools are named {name!r}; the model names the tool it calls, "
+                "so each name must be unique. Rename one of them."
+            )
+            raise ConfigError(msg)
+        seen[name] = parameters
+    return list(seen)
 
 
 def _resolve_tool_choice(
@@ -143,6 +199,7 @@ def tool_call_schema(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> di
         function = _function_of(tool)
         if function["name"] not in names:
             continue
+        names = [n for n in names if n != function["name"]]  # a repeated tool counts once
         shapes.append(
             {
                 "type": "object",
@@ -176,10 +233,12 @@ def tools_system_prompt(tools: list[dict[str, Any]], tool_choice: ToolChoice) ->
     if mode == "none":
         return 'Answer the user directly. Reply with only a JSON object: {"response": "<answer>"}.'
     lines = ["You can call these tools:"]
+    listed: set[str] = set()
     for tool in tools:
         function = _function_of(tool)
-        if function["name"] not in names:
+        if function["name"] not in names or function["name"] in listed:
             continue
+        listed.add(function["name"])
         params = function.get("parameters") or {}
         args = json.dumps(params.get("properties", {}), separators=(",", ":"))
         description = (function.get("description") or "").strip()
@@ -233,7 +292,7 @@ def parse_tool_output(
     if fenced:
         stripped = fenced.group(1)
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, strict=False)  # raw tabs/newlines in strings are fine
     except json.JSONDecodeError as err:
         msg = f"invalid JSON ({err})"
         raise fail(msg) from err
@@ -268,16 +327,51 @@ def parse_tool_output(
     return "", calls
 
 
-def _text_of(message: BaseMessage) -> str:
-    content = message.content
+_TEXT_BLOCKS = ("text", "text-plain")
+_UNSEEN_BLOCKS = {
+    "image": "image",
+    "image_url": "image",
+    "input_image": "image",
+    "audio": "audio",
+    "input_audio": "audio",
+    "video": "video",
+    "file": "file",
+    "input_file": "file",
+    "document": "file",
+}
+"""Content-block types a text-only model cannot see (refused, never silently dropped), with
+the medium each one carries."""
+
+
+def _text_of(message: BaseMessage, index: int) -> str:
+    content: Any = message.content
     if isinstance(content, str):
         return content
+    if not isinstance(content, list):
+        msg = (
+            f"Message {index} ({type(message).__name__}) has content {content!r}; pass text "
+            "(a string) or a list of text blocks."
+        )
+        raise ConfigError(msg)
     parts = []
     for block in content:
         if isinstance(block, str):
             parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
+            continue
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind in _TEXT_BLOCKS:
             parts.append(str(block.get("text", "")))
+        elif kind in _UNSEEN_BLOCKS:
+            medium = _UNSEEN_BLOCKS[kind]
+            msg = (
+                f"Message {index} ({type(message).__name__}) holds {medium} input (a "
+                f"{kind!r} content block), but this model is text-only and cannot see it. Pass "
+                f"text only (describe the {medium} in words), or use a model that accepts "
+                f"{medium} input."
+            )
+            raise ConfigError(msg)
+        # Other blocks (tool_use, tool_call, reasoning) restate what the message's tool_calls
+        # and text already carry.
     return "".join(parts)
 
 
@@ -301,12 +395,13 @@ def render_tool_messages(
             know that role).
 
     Raises:
-        ConfigError: A message type has no chat role (e.g. ``RemoveMessage``).
+        ConfigError: A message type has no chat role (e.g. ``RemoveMessage``), or a message
+            holds content a text-only model cannot see (an image, audio or file block).
     """
     names_by_id: dict[str, str] = {}
     rendered: list[dict[str, str]] = []
-    for message in messages:
-        text = _text_of(message)
+    for index, message in enumerate(messages):
+        text = _text_of(message, index)
         if isinstance(message, SystemMessage):
             rendered.append({"role": "system", "content": text})
         elif isinstance(message, HumanMessage):
@@ -336,12 +431,178 @@ def render_tool_messages(
     return rendered
 
 
+# --- checking a constrained reply after decoding -----------------------------------------
+
+
+def _date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(urlparse(value).scheme)
+
+
+@functools.cache
+def _format_checker() -> Any:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    # jsonschema checks these only with optional packages installed; pydantic emits them for
+    # datetime and URL fields.
+    checker.checks("date-time")(_date_time)
+    checker.checks("uri")(_uri)
+    return checker
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str) -> Any:
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    schema = json.loads(schema_text)
+    cls = validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as err:
+        where = "/".join(str(p) for p in err.path) or "the top level"
+        msg = (
+            f"Invalid JSON schema at {where}: {err.message}. Replies could not be checked "
+            f"against it; fix the schema. Schema: {schema_text[:300]}"
+        )
+        raise ConfigError(msg) from None
+    return cls(schema, format_checker=_format_checker())
+
+
+def _schema_text(schema: dict[str, Any]) -> str:
+    try:
+        return json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError) as err:
+        msg = f"The JSON schema is not JSON-serialisable: {err}. Pass plain dicts/lists/str."
+        raise ConfigError(msg) from err
+
+
+def check_json_schema(schema: dict[str, Any]) -> None:
+    """Check that replies can be validated against ``schema`` (done when tools are bound).
+
+    Raises:
+        ConfigError: ``schema`` is not a valid JSON schema (e.g. an unknown ``type``, or a
+            ``pattern`` that is not a regular expression).
+    """
+    if not isinstance(schema, dict):
+        msg = f"A JSON schema must be a dict, got {type(schema).__name__}: {schema!r}."
+        raise ConfigError(msg)
+    _validator(_schema_text(schema))
+
+
+def validate_json(value: Any, schema: dict[str, Any], *, text: str | None = None) -> None:
+    """Check a parsed reply against the whole JSON schema, keywords the grammar ignored included.
+
+    Args:
+        value: The parsed JSON value.
+        schema: The JSON schema the reply was constrained to.
+        text: The reply's text, attached to the error as ``llm_output``.
+
+    Raises:
+        OutputParserException: ``value`` breaks the schema (names the keyword and where).
+        ConfigError: The schema cannot be used for validation (invalid, or an unresolvable
+            ``$ref``).
+    """
+    from jsonschema.exceptions import best_match
+    from referencing.exceptions import Unresolvable
+
+    validator = _validator(_schema_text(schema))
+    try:
+        error = best_match(validator.iter_errors(value))
+    except (Unresolvable, RecursionError) as err:
+        msg = f"Cannot validate replies against the JSON schema: {err}. Fix its $ref targets."
+        raise ConfigError(msg) from err
+    if error is None:
+        return
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    shown = json.dumps(value, ensure_ascii=False)
+    msg = (
+        f"The reply does not match the JSON schema at {where}: {error.message} (keyword "
+        f"{error.validator!r}, which constrained decoding cannot enforce). Got: {shown[:300]}. "
+        "Retry (with sampling), or simplify the schema so the grammar can enforce it."
+    )
+    raise OutputParserException(msg, llm_output=text if text is not None else shown)
+
+
+def cut_off_message(text: str, output_tokens: int | None) -> str:
+    """The error message for a constrained reply that ``max_tokens`` ended mid-JSON."""
+    after = f" after {output_tokens} tokens" if output_tokens else ""
+    bigger = max(64, 2 * output_tokens) if output_tokens else 512
+    return (
+        f"The reply was cut off by the token limit{after} (finish_reason='length') before its "
+        f"JSON was complete, so it cannot be parsed: {text[:200]!r}. Pass a larger max_tokens, "
+        f"e.g. ChatLocal(max_tokens={bigger}) or .invoke(..., max_tokens={bigger}); a long "
+        "prompt that fills the context window also ends a reply early."
+    )
+
+
+def parse_json_reply(
+    text: str,
+    schema: dict[str, Any] | None,
+    *,
+    finish_reason: str | None = None,
+    output_tokens: int | None = None,
+) -> Any:
+    """Parse a constrained reply strictly and check it against its whole JSON schema.
+
+    Unlike LangChain's lenient JSON parsing, unfinished JSON is never completed: a reply that
+    stopped on the token limit before its JSON was complete is an error.
+
+    Args:
+        text: The model's reply (a surrounding Markdown code fence is accepted).
+        schema: The JSON schema it must match; None checks only that it is JSON.
+        finish_reason: The completion's finish reason ("length" when ``max_tokens`` ended it).
+        output_tokens: How many tokens the reply took (quoted in the error).
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        OutputParserException: The reply was cut off, is not JSON, or breaks the schema.
+        ConfigError: The schema cannot be used for validation.
+    """
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    if fenced:
+        stripped = fenced.group(1)
+    try:
+        # strict=False: the grammar lets raw control characters (tabs, newlines) into strings.
+        value = json.loads(stripped, strict=False)
+    except json.JSONDecodeError as err:
+        if finish_reason == "length":
+            raise OutputParserException(
+                cut_off_message(text, output_tokens), llm_output=text
+            ) from err
+        msg = f"The reply is not valid JSON ({err}): {text[:300]!r}"
+        raise OutputParserException(msg, llm_output=text) from err
+    # A number cut short still parses ("12" of "1234"): only a closed value is known complete.
+    if finish_reason == "length" and isinstance(value, int | float) and not isinstance(value, bool):
+        raise OutputParserException(cut_off_message(text, output_tokens), llm_output=text)
+    if schema is not None:
+        validate_json(value, schema, text=text)
+    return value
+
+
 __all__ = [
     "RESPONSE_SCHEMA",
     "ToolChoice",
+    "check_json_schema",
+    "cut_off_message",
+    "parse_json_reply",
     "parse_tool_output",
     "render_tool_call",
     "render_tool_messages",
     "tool_call_schema",
     "tools_system_prompt",
+    "validate_json",
 ]

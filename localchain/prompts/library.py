@@ -100,7 +100,7 @@ def load_task_file(path: str | Path) -> TaskTemplate:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         task = TaskTemplate.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as err:
+    except (yaml.YAMLError, ValidationError, UnicodeDecodeError, OSError) as err:
         msg = f"Prompt template file {str(path)!r} is invalid: {err}. Fix the file."
         raise ConfigError(msg) from err
     for kind in ("chat", "seq2seq"):

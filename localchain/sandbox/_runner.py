@@ -41,6 +41,11 @@ STARTUP_TIMEOUT_S = 15.0
 """How long the child may take to start and get ready (not counted against the program)."""
 _STDERR_CAP = 16_000
 _CHUNK = 65_536
+CHILD_REQUEST_BYTES = 8_000_000
+"""The most the child reads of its JSON request (``_child.MAX_REQUEST_BYTES``)."""
+MAX_SOURCE_CHARS_LIMIT = CHILD_REQUEST_BYTES // 4
+"""The largest ``max_source_chars`` allowed: a program that size still fits the request when
+JSON escapes double its plain characters (newlines, quotes); a larger request is refused."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class SandboxLimits:
         timeout_s: Wall-clock seconds the program may run (CPU time is capped at about the same).
         memory_mb: Address-space limit of the child process, in MiB (at least 64).
         max_output_bytes: Cap on printed characters and, separately, on the JSON size of the result.
-        max_source_chars: Cap on the program's size, checked before parsing.
+        max_source_chars: Cap on the program's size, checked before parsing (at most
+            ``MAX_SOURCE_CHARS_LIMIT``, 2,000,000: the child reads at most 8 MB of request).
 
     Raises:
         ConfigError: A limit is out of its range (the message names it and the range).
@@ -63,6 +69,14 @@ class SandboxLimits:
     max_source_chars: int = _policy.MAX_SOURCE_CHARS
 
     def __post_init__(self) -> None:
+        for name in ("timeout_s", "memory_mb", "max_output_bytes", "max_source_chars"):
+            value = getattr(self, name)
+            whole = name != "timeout_s"
+            kinds = (int,) if whole else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
+                kind = "a whole number" if whole else "a number of seconds"
+                msg = f"Invalid SandboxLimits: {name} must be {kind}, got {value!r}."
+                raise ConfigError(msg)
         checks = [
             (0 < self.timeout_s <= 3600, "timeout_s must be in (0, 3600]"),
             (64 <= self.memory_mb <= 65_536, "memory_mb must be between 64 and 65536"),
@@ -71,8 +85,9 @@ class SandboxLimits:
                 "max_output_bytes must be between 1 and 100000000",
             ),
             (
-                1 <= self.max_source_chars <= 10_000_000,
-                "max_source_chars must be between 1 and 10000000",
+                1 <= self.max_source_chars <= MAX_SOURCE_CHARS_LIMIT,
+                f"max_source_chars must be between 1 and {MAX_SOURCE_CHARS_LIMIT} (the sandbox "
+                f"child reads at most {CHILD_REQUEST_BYTES} bytes of program and arguments)",
             ),
         ]
         for ok, message in checks:
@@ -179,8 +194,15 @@ def run_program_with_output(
         "max_output_bytes": chosen.max_output_bytes,
         "max_source_chars": chosen.max_source_chars,
     }
+    payload = json.dumps(request).encode()
+    if len(payload) > CHILD_REQUEST_BYTES:
+        reason = (
+            f"the program and its arguments take {len(payload):,} bytes as JSON; the sandbox "
+            f"reads at most {CHILD_REQUEST_BYTES:,}. Shorten the program or pass smaller arguments"
+        )
+        raise _refusal(reason, None, None)
     started = time.monotonic()
-    channel, stderr, stopped, returncode = _run_child(json.dumps(request).encode(), chosen)
+    channel, stderr, stopped, returncode = _run_child(payload, chosen)
     frame = _read_frame(channel, stderr, stopped, returncode, chosen)
     return ProgramResult(
         value=frame.get("value"),

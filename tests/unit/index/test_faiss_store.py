@@ -81,9 +81,28 @@ def test_ids_generated_from_documents_and_replaced(store):
 
 
 def test_same_id_twice_in_one_call_is_an_error(store):
-    with pytest.raises(VectorStoreError, match=r"\['x'\] appear more than once"):
+    with pytest.raises(VectorStoreError, match=r"same id .*'x' for texts \[0, 1\]") as info:
         store.add_texts(["cat", "dog"], ids=["x", "x"])
+    assert "nothing was added" in str(info.value) and "would replace" not in str(info.value)
     assert len(store) == 5
+
+
+def test_load_is_an_alias_of_load_local(store, tmp_path):
+    folder = store.save_local(tmp_path / "idx")
+    loaded = FaissStore.load(folder, KeywordEmbeddings())
+    assert isinstance(loaded, FaissStore) and len(loaded) == len(store)
+    assert loaded.get_by_ids(["a"]) == store.get_by_ids(["a"])
+
+
+@pytest.mark.parametrize("field", ["id", "int_id"])
+def test_a_docstore_listing_an_id_twice_is_refused(store, tmp_path, field):
+    folder = store.save_local(tmp_path / "idx")
+    path = folder / "docstore.json"
+    saved = json.loads(path.read_text())
+    saved["documents"][1][field] = saved["documents"][0][field]
+    path.write_text(json.dumps(saved))
+    with pytest.raises(VectorStoreError, match=f"docstore.json lists the {field} .* twice"):
+        FaissStore.load_local(folder, KeywordEmbeddings())
 
 
 def test_bad_adds_change_nothing(store):

@@ -461,7 +461,7 @@ DEEP_SOURCES = {
 
 @pytest.mark.parametrize("code", list(DEEP_SOURCES.values()), ids=list(DEEP_SOURCES))
 def test_validator_survives_huge_and_deep_sources(code, no_child):
-    limits = SandboxLimits(max_source_chars=10_000_000)
+    limits = SandboxLimits(max_source_chars=_runner.MAX_SOURCE_CHARS_LIMIT)
     with pytest.raises(ProgramRefusedError):
         run_program(code, limits=limits)
 
@@ -1181,3 +1181,33 @@ async def test_async_runs_do_not_block_the_event_loop():
     assert (result.value, result.output) == (1, "hi\n")
     with pytest.raises(ProgramRefusedError):
         await arun_program(solution("return ().__class__"))
+
+
+# ------------------------------------------------------- limits the child process can honour
+
+
+def test_source_limit_above_what_the_child_reads_is_refused_up_front():
+    from localchain.sandbox import _child
+
+    assert _runner.CHILD_REQUEST_BYTES == _child.MAX_REQUEST_BYTES
+    with pytest.raises(ConfigError, match="2000000") as info:
+        SandboxLimits(max_source_chars=9_000_000)
+    assert "max_source_chars" in str(info.value)
+    assert SandboxLimits(max_source_chars=_runner.MAX_SOURCE_CHARS_LIMIT)
+
+
+def test_request_too_big_for_the_child_is_refused_before_it_starts(no_child):
+    # 1.5M non-ASCII characters pass the character cap but escape to 9 MB of JSON.
+    code = "def solution():\n    return '" + "\u00e9" * 1_500_000 + "'\n"
+    limits = SandboxLimits(max_source_chars=_runner.MAX_SOURCE_CHARS_LIMIT)
+    with pytest.raises(ProgramRefusedError, match="at most 8,000,000"):
+        run_program(code, limits=limits)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"timeout_s": None}, {"memory_mb": 100.5}, {"max_source_chars": None}, {"timeout_s": "5"}],
+)
+def test_limits_of_the_wrong_type_are_config_errors(values):
+    with pytest.raises(ConfigError, match=next(iter(values))):
+        SandboxLimits(**values)
