@@ -36,7 +36,8 @@ def test_pal_record_prompt_is_chatlocals_prompt(chat, trainer_format):
     problem = generate_problems("train", 3, seed=0)[2]
     record = problem.record()
     sent = build_messages(problem.task, problem.question)
-    prompt, schema, _, _ = chat._prepare(sent, {})
+    request = chat._prepare(sent, {})
+    prompt, schema = request.prompt, request.schema
     assert schema is None
     assert trainer_format(record["messages"][:-1]) == prompt
 
@@ -50,9 +51,8 @@ def test_triples_record_prompts_are_chatlocals_structured_prompts(chat, trainer_
     ):
         assert record["messages"][:-1] == rendered and record["step"] == step
         # What the chain would send ChatLocal for this step, rebuilt from the rendered roles.
-        prompt, schema, _, _ = chat._prepare(_as_messages(rendered, step), {
-            "response_format": schemas[step]
-        })  # fmt: skip
+        request = chat._prepare(_as_messages(rendered, step), {"response_format": schemas[step]})
+        prompt, schema = request.prompt, request.schema
         assert schema == schemas[step]
         assert trainer_format(rendered) == prompt
         steps.append(step)
@@ -73,7 +73,7 @@ def test_structured_note_matches_chatlocal_without_a_system_message(chat):
 
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     mine = render_messages([HumanMessage("hi")], response_format=schema)
-    prompt, _, _, _ = chat._prepare([HumanMessage("hi")], {"response_format": schema})
+    prompt = chat._prepare([HumanMessage("hi")], {"response_format": schema}).prompt
     engine_prompt = chat._get_engine().format_chat(mine)
     assert prompt == engine_prompt
     assert mine[0]["content"] == STRUCTURED_OUTPUT_NOTE + json.dumps(schema, separators=(",", ":"))
