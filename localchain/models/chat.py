@@ -117,7 +117,8 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         response_format = kwargs.pop("response_format", None)
         adapter = kwargs.pop("adapter", self.adapter)
         kwargs.pop("ls_structured_output_format", None)
-        kwargs.pop("parallel_tool_calls", None)
+        # Several calls in one reply unless the caller asks for one (OpenAI's default).
+        parallel = kwargs.pop("parallel_tool_calls", None) is not False
         rendered = render_tool_messages(messages)
         if not rendered:
             msg = "ChatLocal got no messages; pass at least one message or a string."
@@ -125,8 +126,10 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         schema: dict[str, Any] | None = None
         build: Callable[[str], AIMessage] = lambda text: AIMessage(content=text)  # noqa: E731
         if tools and tool_choice != "none":
-            schema = tool_call_schema(tools, tool_choice)
-            rendered = _with_system(rendered, tools_system_prompt(tools, tool_choice))
+            schema = tool_call_schema(tools, tool_choice, parallel_tool_calls=parallel)
+            rendered = _with_system(
+                rendered, tools_system_prompt(tools, tool_choice, parallel_tool_calls=parallel)
+            )
 
             def build(text: str) -> AIMessage:
                 try:
@@ -337,7 +340,9 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             tools: Tools as BaseTool, pydantic models, functions or OpenAI tool dicts.
             tool_choice: "auto" (text or a call; the default), "any"/"required"/True (some
                 call), "none", or a tool's name (that call).
-            **kwargs: Further call options bound alongside.
+            **kwargs: Further call options bound alongside, e.g. ``parallel_tool_calls=False``
+                to allow exactly one call per reply (by default a reply may hold a list of
+                calls, as OpenAI's ``parallel_tool_calls=True``).
         """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         tool_call_schema(formatted, tool_choice)  # validates tool_choice now, not at call time
