@@ -107,7 +107,7 @@ def _events(node: str, update: dict[str, Any]) -> list[AgentEvent]:
                     "model", number, step.get("content", ""), seconds=step["seconds"], tokens=tokens
                 )
             )
-            if update.get("stop_reason") == "repeated_call":
+            if "messages" not in update:  # a repeated call, left out of the conversation
                 continue
             events.extend(AgentEvent("tool_call", number, tool_call=c) for c in calls)
             if not calls and update.get("messages") and node == "model":
@@ -134,11 +134,10 @@ def _events(node: str, update: dict[str, Any]) -> list[AgentEvent]:
                     "answer", number, str(step.get("structured")), data=step.get("structured")
                 )
             )
-    if update.get("stop_reason") in ("max_steps", "repeated_call"):
+    reason = update.get("stop_reason") or update.get("pending_stop")
+    if reason and update.get("stop_detail"):
         number = events[-1].step if events else 0
-        events.append(
-            AgentEvent("stop", number, update.get("stop_detail", ""), data=update["stop_reason"])
-        )
+        events.append(AgentEvent("stop", number, update["stop_detail"], data=reason))
     return events
 
 
@@ -213,7 +212,7 @@ class LocalAgent:
             raise AgentMaxStepsError(
                 msg, steps=list(steps), messages=messages, max_steps=self.settings.max_steps
             )
-        output = "" if reason in ("repeated_call", "interrupted") else final_text(messages)
+        output = "" if reason == "interrupted" else final_text(messages)
         return AgentResult(
             output=output,
             messages=messages,
@@ -423,10 +422,12 @@ def create_agent(
     system_prompt: str | None = None,
     max_steps: int = 10,
     on_max_steps: Literal["raise", "answer"] = "raise",
+    on_repeated_call: Literal["stop", "answer"] = "stop",
     response_format: type | None = None,
     checkpointer: Checkpointer = None,
     interrupt_before: Sequence[str] | Literal["tools"] | None = None,
     tool_choice: str | None = "auto",
+    first_tool_choice: str | None = None,
     parallel_tool_calls: bool | None = None,
     concurrent_tools: bool = True,
     tool_timeout_s: float | None = None,
@@ -446,6 +447,10 @@ def create_agent(
         max_steps: Model calls per run before it stops.
         on_max_steps: "raise" (``AgentMaxStepsError`` with the transcript) or "answer" (one
             more call without tools for a best-effort answer, ``stop_reason="max_steps"``).
+        on_repeated_call: When the model makes the same calls with the same arguments three
+            times in a row (the third is never run): "stop" (no answer) or "answer" (one more
+            call without tools for a best-effort answer). ``stop_reason="repeated_call"``
+            either way, ``stop_detail`` names the call.
         response_format: A pydantic class: the final answer is also parsed into it
             (``AgentResult.structured_response``).
         checkpointer: A SQLite file path (conversations persist across processes), any
@@ -454,6 +459,9 @@ def create_agent(
             "tools" for all of them. Tools marked with :func:`requires_approval` need it too.
             The run pauses (``stop_reason="interrupted"``); continue it with ``resume``.
         tool_choice: "auto" (the default: call a tool or answer), "any", or a tool's name.
+        first_tool_choice: The ``tool_choice`` of each run's first model call, when set: "any"
+            makes a small model (which in "auto" mode tends to answer from memory) consult a
+            tool before it answers.
         parallel_tool_calls: Passed to ``bind_tools`` when set (``ChatLocal`` allows several
             calls per reply by default).
         concurrent_tools: Run several calls of one reply at the same time.
@@ -481,9 +489,11 @@ def create_agent(
         system_prompt=system_prompt,
         max_steps=max_steps,
         on_max_steps=on_max_steps,
+        on_repeated_call=on_repeated_call,
         response_format=response_format,
         approval=approval,
         tool_choice=tool_choice,
+        first_tool_choice=first_tool_choice,
         parallel_tool_calls=parallel_tool_calls,
         concurrent_tools=concurrent_tools,
         tool_timeout_s=tool_timeout_s,

@@ -60,9 +60,11 @@ class AgentSettings:
     system_prompt: str | None = None
     max_steps: int = 10
     on_max_steps: Literal["raise", "answer"] = "raise"
+    on_repeated_call: Literal["stop", "answer"] = "stop"
     response_format: type | None = None
     approval: set[str] = field(default_factory=set)
     tool_choice: str | None = "auto"
+    first_tool_choice: str | None = None
     parallel_tool_calls: bool | None = None
     concurrent_tools: bool = True
     tool_timeout_s: float | None = None
@@ -77,6 +79,9 @@ class AgentSettings:
             raise ConfigError(msg)
         if self.max_tool_retries < 0:
             msg = f"max_tool_retries must be 0 or more, got {self.max_tool_retries}."
+            raise ConfigError(msg)
+        if self.on_repeated_call not in ("stop", "answer"):
+            msg = f"on_repeated_call must be 'stop' or 'answer', got {self.on_repeated_call!r}."
             raise ConfigError(msg)
         if self.on_max_steps not in ("raise", "answer"):
             msg = f"on_max_steps must be 'raise' or 'answer', got {self.on_max_steps!r}."
@@ -148,6 +153,7 @@ class AgentGraph:
             "answer_only": False,
             "stop_reason": None,
             "stop_detail": "",
+            "pending_stop": None,
             "structured_response": None,
             "active_tools": [t.name for t in self.s.tools],
         }
@@ -177,7 +183,9 @@ class AgentGraph:
         if answer_only:
             runnable: Any = self.s.model
         else:
-            options: dict[str, Any] = {"tool_choice": self.s.tool_choice}
+            first = run_steps == 0 and self.s.first_tool_choice is not None
+            choice = self.s.first_tool_choice if first else self.s.tool_choice
+            options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
                 options["parallel_tool_calls"] = self.s.parallel_tool_calls
             runnable = self.s.model.bind_tools([self.s.by_name[n] for n in names], **options)
@@ -207,6 +215,9 @@ class AgentGraph:
             output_tokens=output_tokens,
         )
         update: dict[str, Any] = {"run_steps": step_no, "steps": [step]}
+        if state.get("pending_stop"):
+            update["stop_reason"] = state.get("pending_stop")
+            update["pending_stop"] = None
         if out_of_steps:
             step["note"] = f"step budget of {self.s.max_steps} spent: best-effort answer"
             update["stop_reason"] = "max_steps"
@@ -219,12 +230,17 @@ class AgentGraph:
             update["recent_calls"] = recent
             if len(recent) == REPEAT_LIMIT and len(set(recent)) == 1:
                 detail = (
-                    f"Stopped: the model made the same call {REPEAT_LIMIT} times in a row "
+                    f"The model made the same call {REPEAT_LIMIT} times in a row "
                     f"({describe_calls(calls)}); it was not run again."
                 )
                 step["note"] = detail
-                update["stop_reason"] = "repeated_call"
                 update["stop_detail"] = detail
+                if self.s.on_repeated_call == "answer":
+                    # One more call, without tools, for a best-effort answer from the results.
+                    update["answer_only"] = True
+                    update["pending_stop"] = "repeated_call"
+                else:
+                    update["stop_reason"] = "repeated_call"
                 return update  # the repeated reply is left out of the conversation
         update["messages"] = [reply]
         return update
@@ -473,8 +489,8 @@ class AgentGraph:
             return END
         messages = state.get("messages", [])
         last = messages[-1] if messages else None
-        if isinstance(last, HumanMessage):  # a reply that could not be read: try again
-            return "model"
+        if isinstance(last, HumanMessage | ToolMessage):
+            return "model"  # an unreadable reply, or a repeated call left out: go again
         if isinstance(last, AIMessage) and last.tool_calls:
             return "tools"
         if self.s.response_format is not None:

@@ -64,6 +64,8 @@ class AgentState(TypedDict, total=False):
     """Set when the run ended for a reason other than a plain answer."""
     stop_detail: str
     """A sentence saying why the run stopped."""
+    pending_stop: str | None
+    """A stop reason that takes effect after one last answer-only model call."""
     structured_response: Any
     """The final answer parsed into ``response_format`` (when one is given)."""
 
@@ -91,7 +93,8 @@ class AgentResult:
         messages: The whole conversation on this thread, tool calls and results included.
         steps: This run's transcript (see ``AgentStep``), with tokens and seconds per step.
         stop_reason: "answer", "max_steps" (with ``on_max_steps="answer"``), "repeated_call"
-            or "interrupted" (a tool call waits for approval: see ``interrupts``).
+            (with ``on_repeated_call="answer"`` the output is a best-effort answer) or
+            "interrupted" (a tool call waits for approval: see ``interrupts``).
         stop_detail: A sentence saying why the run stopped, when it was not a plain answer.
         structured_response: The answer as a ``response_format`` instance, when one was given.
         interrupts: Pending approval requests (``{"tool_call": ..., "message": ...}``).

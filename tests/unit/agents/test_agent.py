@@ -181,6 +181,32 @@ def test_same_call_three_times_stops_with_a_reason():
     assert result.output == ""
 
 
+def test_first_tool_choice_applies_to_the_first_call_of_each_run():
+    model = FakeChatModel(
+        responses=[_calls(_call("calculator", "c1", expression="1+1")), "2", "hello"]
+    )
+    agent = create_agent(model, [calculator], first_tool_choice="any", checkpointer=True)
+    first = agent.invoke("1+1?")
+    agent.invoke("hi", thread_id=first.thread_id)
+    assert [c.options["tool_choice"] for c in model.calls] == ["any", "auto", "any"]
+
+
+def test_repeated_call_can_end_with_a_best_effort_answer():
+    same = [_calls(_call("calculator", f"c{i}", expression="6*7")) for i in range(3)]
+    model = FakeChatModel(responses=[*same, "42"])
+    agent = create_agent(model, [calculator], on_repeated_call="answer")
+    events = list(agent.stream("6*7"))
+    assert [e.kind for e in events][-4:] == ["model", "stop", "model", "answer"]
+    assert model.calls[-1].tools == []
+    model.reset()
+    result = agent.invoke("6*7")
+    assert result.output == "42"
+    assert result.stop_reason == "repeated_call"
+    assert len([m for m in result.messages if isinstance(m, ToolMessage)]) == 2
+    with pytest.raises(ConfigError, match="on_repeated_call"):
+        create_agent(model, [calculator], on_repeated_call="retry")
+
+
 def test_different_arguments_are_not_a_loop():
     replies = [_calls(_call("calculator", f"c{i}", expression=f"{i}+1")) for i in range(3)]
     model = FakeChatModel(responses=[*replies, "done"])
