@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -260,6 +260,7 @@ class LocalAgent:
         config: RunnableConfig | None = None,
         *,
         thread_id: str | None = None,
+        on_event: Callable[[AgentEvent], Any] | None = None,
     ) -> AgentResult:
         """Run until the answer, an approval request or a stop; return the result.
 
@@ -270,6 +271,7 @@ class LocalAgent:
             config: LangChain/LangGraph config (callbacks, tags, ``configurable``).
             thread_id: The conversation to continue (needs a checkpointer); a new one when
                 omitted.
+            on_event: Called with each ``AgentEvent`` as it happens (e.g. ``print``).
 
         Raises:
             AgentMaxStepsError: ``max_steps`` model calls without a final answer (unless
@@ -279,6 +281,8 @@ class LocalAgent:
         for item in self._run(value, config, thread_id):
             if isinstance(item, AgentResult):
                 result = item
+            elif on_event is not None:
+                on_event(item)
         if result is None:  # pragma: no cover - _run always ends with a result
             msg = "The agent run produced no result."
             raise RuntimeError(msg)
@@ -306,6 +310,7 @@ class LocalAgent:
         *,
         thread_id: str,
         config: RunnableConfig | None = None,
+        on_event: Callable[[AgentEvent], Any] | None = None,
     ) -> AgentResult:
         """Answer a pending approval request and continue the run.
 
@@ -314,8 +319,9 @@ class LocalAgent:
                 ``{"action": "reject", "reason": "..."}``.
             thread_id: The paused run's ``AgentResult.thread_id``.
             config: As for ``invoke``.
+            on_event: As for ``invoke``.
         """
-        return self.invoke(Command(resume=decision), config, thread_id=thread_id)
+        return self.invoke(Command(resume=decision), config, thread_id=thread_id, on_event=on_event)
 
     def get_messages(self, thread_id: str) -> list[BaseMessage]:
         """The saved conversation of a thread (needs a checkpointer)."""
@@ -370,12 +376,15 @@ class LocalAgent:
         config: RunnableConfig | None = None,
         *,
         thread_id: str | None = None,
+        on_event: Callable[[AgentEvent], Any] | None = None,
     ) -> AgentResult:
         """Async ``invoke``: tools run concurrently on the event loop."""
         result: AgentResult | None = None
         async for item in self._arun(value, config, thread_id):
             if isinstance(item, AgentResult):
                 result = item
+            elif on_event is not None:
+                on_event(item)
         if result is None:  # pragma: no cover
             msg = "The agent run produced no result."
             raise RuntimeError(msg)
