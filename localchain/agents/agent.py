@@ -34,6 +34,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from localchain.agents.graph import AgentGraph, AgentSettings
 from localchain.agents.state import AgentEvent, AgentResult, AgentStep, final_text
@@ -213,13 +214,17 @@ class LocalAgent:
                 msg, steps=list(steps), messages=messages, max_steps=self.settings.max_steps
             )
         output = "" if reason == "interrupted" else final_text(messages)
+        structured = values.get("structured_response")
+        schema = self.settings.response_format
+        if structured is not None and isinstance(schema, type) and issubclass(schema, BaseModel):
+            structured = schema.model_validate(structured)
         return AgentResult(
             output=output,
             messages=messages,
             steps=steps,
             stop_reason=reason,
             stop_detail=detail,
-            structured_response=values.get("structured_response"),
+            structured_response=structured,
             interrupts=interrupts,
             thread_id=thread_id,
         )

@@ -150,6 +150,7 @@ class AgentGraph:
             "run_steps": 0,
             "recent_calls": [],
             "error_streak": 0,
+            "unusable_replies": 0,
             "answer_only": False,
             "stop_reason": None,
             "stop_detail": "",
@@ -183,7 +184,9 @@ class AgentGraph:
         if answer_only:
             runnable: Any = self.s.model
         else:
-            first = run_steps == 0 and self.s.first_tool_choice is not None
+            # The first usable reply of the run (replies sent back do not count).
+            first = run_steps == state.get("unusable_replies", 0)
+            first = first and self.s.first_tool_choice is not None
             choice = self.s.first_tool_choice if first else self.s.tool_choice
             options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
@@ -251,20 +254,63 @@ class AgentGraph:
             return {"stop_reason": "max_steps", "stop_detail": detail}
         return None
 
-    def _parse_failure(self, state: AgentState, err: OutputParserException) -> dict[str, Any]:
-        """A reply that could not be read goes back to the model once, like a tool error."""
-        if state.get("error_streak", 0) >= self.s.max_tool_retries:
-            raise err
-        text = str(err.llm_output or "")
+    def _send_back(
+        self, state: AgentState, text: str, reason: str, seconds: float, usage: tuple[int, int]
+    ) -> dict[str, Any]:
+        """Tell the model its reply could not be used, so that it tries again (bounded).
+
+        The unusable reply itself stays out of the conversation (a small model would copy
+        it); the transcript keeps it.
+        """
         step_no = state.get("run_steps", 0) + 1
-        feedback = f"Your reply could not be read: {err}. Reply again, shorter."
-        step = AgentStep(kind="model", step=step_no, seconds=0.0, content=text, note=feedback)
+        feedback = f"Your last reply {reason}. Reply again: a short tool call or a short answer."
+        step = AgentStep(
+            kind="model",
+            step=step_no,
+            seconds=seconds,
+            content=text,
+            input_tokens=usage[0],
+            output_tokens=usage[1],
+            note=feedback,
+        )
         return {
-            "messages": [AIMessage(text), HumanMessage(feedback)],
+            "messages": [HumanMessage(feedback)],
             "run_steps": step_no,
+            "unusable_replies": state.get("unusable_replies", 0) + 1,
             "error_streak": state.get("error_streak", 0) + 1,
             "steps": [step],
         }
+
+    def _can_retry(self, state: AgentState) -> bool:
+        return state.get("error_streak", 0) < self.s.max_tool_retries
+
+    def _unusable(self, reply: Any, answer_only: bool) -> str | None:
+        """Why a reply cannot be used (a broken or cut-off call), or None when it can."""
+        if answer_only or not isinstance(reply, AIMessage) or reply.tool_calls:
+            return None
+        if reply.invalid_tool_calls:
+            return "had a tool call that could not be parsed"
+        if (reply.response_metadata or {}).get("finish_reason") == "length":
+            return "was cut off at the token limit"
+        return None
+
+    def _finish_model(
+        self, state: AgentState, reply: Any, began: float, answer_only: bool, out_of_steps: bool
+    ) -> dict[str, Any]:
+        seconds = time.perf_counter() - began
+        reason = self._unusable(reply, answer_only)
+        if reason is not None and self._can_retry(state):
+            return self._send_back(state, reply.text, reason, seconds, _usage(reply))
+        return self._after_model(state, reply, seconds, answer_only, out_of_steps)
+
+    def _unreadable(
+        self, state: AgentState, err: OutputParserException, began: float
+    ) -> dict[str, Any]:
+        if not self._can_retry(state):
+            raise err
+        reason = f"could not be read ({err})"
+        seconds = time.perf_counter() - began
+        return self._send_back(state, str(err.llm_output or ""), reason, seconds, (0, 0))
 
     def call_model(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """Sync model node."""
@@ -276,9 +322,8 @@ class AgentGraph:
         try:
             reply = runnable.invoke(messages, config)
         except OutputParserException as err:
-            return self._parse_failure(state, err)
-        seconds = time.perf_counter() - began
-        return self._after_model(state, reply, seconds, answer_only, info["out_of_steps"])
+            return self._unreadable(state, err, began)
+        return self._finish_model(state, reply, began, answer_only, info["out_of_steps"])
 
     async def acall_model(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """Async model node."""
@@ -290,9 +335,8 @@ class AgentGraph:
         try:
             reply = await runnable.ainvoke(messages, config)
         except OutputParserException as err:
-            return self._parse_failure(state, err)
-        seconds = time.perf_counter() - began
-        return self._after_model(state, reply, seconds, answer_only, info["out_of_steps"])
+            return self._unreadable(state, err, began)
+        return self._finish_model(state, reply, began, answer_only, info["out_of_steps"])
 
     # -- tools ---------------------------------------------------------------------------
 
@@ -465,7 +509,8 @@ class AgentGraph:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
         )
-        return {"structured_response": parsed, "steps": [step]}
+        # Stored as plain data, so any checkpointer can save it; LocalAgent rebuilds the class.
+        return {"structured_response": dumped, "steps": [step]}
 
     def respond(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """Sync structured-answer node."""
@@ -490,7 +535,7 @@ class AgentGraph:
         messages = state.get("messages", [])
         last = messages[-1] if messages else None
         if isinstance(last, HumanMessage | ToolMessage):
-            return "model"  # an unreadable reply, or a repeated call left out: go again
+            return "model"  # an unusable reply sent back, or a repeated call left out: go again
         if isinstance(last, AIMessage) and last.tool_calls:
             return "tools"
         if self.s.response_format is not None:

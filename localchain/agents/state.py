@@ -57,7 +57,9 @@ class AgentState(TypedDict, total=False):
     recent_calls: list[str]
     """Signatures of the latest model steps' tool calls (the loop guard's memory)."""
     error_streak: int
-    """Tool steps in a row that had an error."""
+    """Tool steps (or unusable replies) in a row that had an error."""
+    unusable_replies: int
+    """Replies sent back this run (unparseable or cut off)."""
     answer_only: bool
     """The next model call gets no tools: it must answer with what it has."""
     stop_reason: str | None
@@ -67,7 +69,7 @@ class AgentState(TypedDict, total=False):
     pending_stop: str | None
     """A stop reason that takes effect after one last answer-only model call."""
     structured_response: Any
-    """The final answer parsed into ``response_format`` (when one is given)."""
+    """The final answer parsed into ``response_format``, as plain data (when one is given)."""
 
 
 def call_signature(calls: list[dict[str, Any]]) -> str:

@@ -281,6 +281,28 @@ def test_unreadable_reply_goes_back_once():
     assert "could not be read" in model.calls[1].messages[-1].content
 
 
+def test_cut_off_reply_goes_back_once_keeping_the_first_tool_choice():
+    cut = AIMessage(
+        '[{"name": "calculator", "arguments": {"expression": "1+',
+        response_metadata={"finish_reason": "length"},
+    )
+    model = FakeChatModel(responses=[cut, _calls(_call("calculator", "c1", expression="1+1")), "2"])
+    events = []
+    result = create_agent(model, [calculator], first_tool_choice="any").invoke(
+        "1+1", on_event=events.append
+    )
+    assert result.output == "2"
+    assert [c.options["tool_choice"] for c in model.calls] == ["any", "any", "auto"]
+    feedback = model.calls[1].messages[-1]
+    assert isinstance(feedback, HumanMessage) and "cut off at the token limit" in feedback.content
+    assert not any(m.content == cut.content for m in model.calls[1].messages)  # left out
+    assert result.steps[0]["note"] == feedback.content
+    assert [e.kind for e in events][:2] == ["model", "model"]  # no "answer" for the cut reply
+    # A second cut-off in a row is kept as the reply (the retry budget is spent).
+    model = FakeChatModel(responses=[cut, cut])
+    assert create_agent(model, [calculator]).invoke("1+1").output == cut.content
+
+
 def test_bad_settings_are_config_errors():
     model = FakeChatModel(responses=["x"])
     with pytest.raises(ConfigError, match="max_steps"):
