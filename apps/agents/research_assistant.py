@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             args.docs, chat, extract=args.extract_graph, texts=[d.page_content for d in documents]
         )
         tools = [
-            retriever_tool(store, k=2, description="Search the research notes. Input: a query."),
+            retriever_tool(
+                store,
+                k=2,
+                description="Search the research notes. Input: a short query of 2 to 5 words.",
+            ),
             knowledge_graph_tool(graph),
             calculator,
         ]
