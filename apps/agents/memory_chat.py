@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
             max_steps=args.max_steps,
             on_max_steps="answer",
             on_repeated_call="answer",
+            # One call per reply: asked for a list, the 135M model keeps listing calls until
+            # it runs out of tokens.
+            parallel_tool_calls=False,
             first_tool_choice=args.first_tool_choice,
         )
         earlier = agent.get_messages(args.thread)

@@ -43,7 +43,9 @@ def steps(out: str, kind: str) -> list[str]:
 
 
 def test_research_assistant():
-    out = run_script("research_assistant.py", "When was the Verrin Observatory built?")
+    out = run_script(
+        "research_assistant.py", "When was the Verrin Observatory built?", "--max-steps", "2"
+    )
     assert "documents: 3" in out
     assert steps(out, "model") and steps(out, "tool_call")
     results = steps(out, "tool_result")
@@ -54,7 +56,9 @@ def test_research_assistant():
 
 def test_data_assistant(tmp_path):
     db = tmp_path / "shop.sqlite"
-    out = run_script("data_assistant.py", str(db), "How many orders are there?", "--demo")
+    out = run_script(
+        "data_assistant.py", str(db), "How many orders are there?", "--demo", "--max-steps", "2"
+    )
     calls = steps(out, "tool_call")
     assert calls
     assert any("sql_query" in c or "python" in c for c in calls)
