@@ -33,6 +33,8 @@ colon::
                                             or written
       ToolError (langchain-core ToolException)  a built-in tool could not do what was asked;
                                             agents hand its message back to the model
+      AgentMaxStepsError (RuntimeError)     an agent used all its steps without answering:
+                                            steps, messages, max_steps
 
 Parse failures raise langchain-core's ``OutputParserException``, as langchain-core expects.
 
@@ -43,7 +45,9 @@ parent turns the child's JSON answer into these errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_core.tools import ToolException
 
@@ -229,8 +233,37 @@ class ToolError(LocalchainError, ToolException):
     """
 
 
+# ------------------------------------------------------------------------------------- agents
+
+
+class AgentMaxStepsError(LocalchainError, RuntimeError):
+    """An agent used all its steps without a final answer; the transcript comes with it.
+
+    Attributes:
+        steps: The run's transcript: one dict per step (model call, tool calls, results), with
+            tokens and seconds.
+        messages: The conversation so far, tool calls and results included.
+        max_steps: The step budget that ran out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        steps: Sequence[Mapping[str, Any]] | None = None,
+        messages: Sequence[Any] | None = None,
+        max_steps: int = 0,
+    ) -> None:
+        """Keep the transcript on the error."""
+        super().__init__(message)
+        self.steps = list(steps or [])
+        self.messages = list(messages or [])
+        self.max_steps = max_steps
+
+
 __all__ = [
     "QueueFullError",
+    "AgentMaxStepsError",
     "ToolError",
     "AdapterError",
     "ConfigError",

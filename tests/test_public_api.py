@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import localchain
+import localchain.agents
 import localchain.errors
 import localchain.models
 import localchain.tools
@@ -73,7 +74,20 @@ def test_models_all_resolves():
         assert getattr(localchain.models, name) is not None
 
 
+EXPECTED_AGENTS = [
+    "AgentEvent",
+    "AgentMaxStepsError",
+    "AgentResult",
+    "AgentState",
+    "AgentStep",
+    "LocalAgent",
+    "ToolSelector",
+    "create_agent",
+    "requires_approval",
+]
+
 EXPECTED_ERRORS = [
+    "AgentMaxStepsError",
     "AdapterError",
     "ConfigError",
     "ContextLengthError",
@@ -149,3 +163,12 @@ def test_errors_share_one_root_and_builtin_parents():
     assert issubclass(localchain.errors.HistoryStoreError, RuntimeError)
     for name in localchain.errors.__all__:
         assert issubclass(getattr(localchain.errors, name), localchain.LocalchainError)
+
+
+def test_agents_all_resolves():
+    assert sorted(localchain.agents.__all__) == sorted(EXPECTED_AGENTS)
+    for name in localchain.agents.__all__:
+        assert getattr(localchain.agents, name) is not None
+    assert localchain.agents.AgentMaxStepsError is localchain.errors.AgentMaxStepsError
+    assert issubclass(localchain.agents.AgentMaxStepsError, localchain.LocalchainError)
+    assert issubclass(localchain.agents.AgentMaxStepsError, RuntimeError)

@@ -170,7 +170,8 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         # with_structured_output marks its requests: its parser reports a bad reply (in
         # ``parsing_error`` with include_raw), so the reply is returned for it to check.
         structured = bool(kwargs.pop("structured_output", False))
-        kwargs.pop("parallel_tool_calls", None)
+        # Several calls in one reply unless the caller asks for one (OpenAI's default).
+        parallel = kwargs.pop("parallel_tool_calls", None) is not False
         rendered = render_tool_messages(messages)
         if not rendered:
             msg = "ChatLocal got no messages; pass at least one message or a string."
@@ -182,9 +183,11 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             return AIMessage(content=completion.text)
 
         if tools and tool_choice != "none":
-            tool_schema = schema = tool_call_schema(tools, tool_choice)
+            tool_schema = schema = tool_call_schema(
+                tools, tool_choice, parallel_tool_calls=parallel
+            )
             check_json_schema(tool_schema)
-            added = tools_system_prompt(tools, tool_choice)
+            added = tools_system_prompt(tools, tool_choice, parallel_tool_calls=parallel)
             added_what = f"description of the {len(tools)} tool(s)"
 
             def build(completion: Completion) -> AIMessage:
@@ -443,7 +446,9 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             tools: Tools as BaseTool, pydantic models, functions or OpenAI tool dicts.
             tool_choice: "auto" (text or a call; the default), "any"/"required"/True (some
                 call), "none", or a tool's name (that call).
-            **kwargs: Further call options bound alongside.
+            **kwargs: Further call options bound alongside, e.g. ``parallel_tool_calls=False``
+                to allow exactly one call per reply (by default a reply may hold a list of
+                calls, as OpenAI's ``parallel_tool_calls=True``).
         """
         formatted = [_openai_tool(tool) for tool in tools]
         schema = tool_call_schema(formatted, tool_choice)  # checks tool_choice now, not per call

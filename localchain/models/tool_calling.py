@@ -5,6 +5,8 @@ model constrains it (see ``localchain.models.constrained``) to one JSON object p
 
 - a tool call: ``{"name": "<tool name>", "arguments": {...}}``
 - a direct answer (when ``tool_choice`` allows one): ``{"response": "<text>"}``
+- several calls at once (when parallel calls are allowed): a JSON list of call objects,
+  ``[{"name": ..., "arguments": {...}}, ...]``, each item fitting one tool's arguments
 
 This module holds the pure pieces: the JSON schema for a set of tools and a ``tool_choice``,
 the system prompt that explains the format, the parser back into LangChain ``ToolCall`` dicts,
@@ -57,6 +59,10 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 """The schema of a direct (non-tool) reply."""
+
+MAX_PARALLEL_CALLS = 8
+"""The most calls one reply may hold when parallel calls are allowed (a bound keeps a small
+model from listing calls until it runs out of tokens)."""
 
 
 def _function_of(tool: dict[str, Any]) -> dict[str, Any]:
@@ -173,18 +179,26 @@ def _parameters_of(function: dict[str, Any], defs: dict[str, Any]) -> dict[str, 
     return params
 
 
-def tool_call_schema(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> dict[str, Any]:
+def tool_call_schema(
+    tools: list[dict[str, Any]],
+    tool_choice: ToolChoice,
+    *,
+    parallel_tool_calls: bool = False,
+) -> dict[str, Any]:
     """Return the JSON schema a model's reply must match for ``tools`` and ``tool_choice``.
 
     A call is ``{"name": <tool name>, "arguments": <that tool's parameters>}``; with several
     tools it is an ``anyOf`` of one such object per tool, so the arguments always fit the
     chosen name. ``"auto"`` (or ``None``/``False``) also allows ``{"response": <text>}``;
-    ``"none"`` allows only that.
+    ``"none"`` allows only that. With ``parallel_tool_calls`` a reply may also be a list of
+    1 to ``MAX_PARALLEL_CALLS`` calls, each item fitting one of the allowed tools.
 
     Args:
         tools: OpenAI-format tool dicts (``convert_to_openai_tool`` output).
         tool_choice: "auto", "any", "required", "none", a tool name, ``True``, ``None`` or
             ``{"type": "function", "function": {"name": ...}}``.
+        parallel_tool_calls: Also allow a list of calls in one reply. ``ChatLocal.bind_tools``
+            passes True unless called with ``parallel_tool_calls=False``.
 
     Raises:
         ConfigError: ``tool_choice`` names an unknown tool, forces a call with no tools, or a
@@ -211,6 +225,8 @@ def tool_call_schema(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> di
                 "additionalProperties": False,
             }
         )
+    if parallel_tool_calls:
+        shapes.append(_call_list_schema(shapes))
     if mode == "auto":
         shapes.append(dict(RESPONSE_SCHEMA))
     schema = shapes[0] if len(shapes) == 1 else {"anyOf": shapes}
@@ -219,12 +235,24 @@ def tool_call_schema(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> di
     return schema
 
 
-def tools_system_prompt(tools: list[dict[str, Any]], tool_choice: ToolChoice) -> str:
+def _call_list_schema(call_shapes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The schema of a list of calls, each item one of ``call_shapes``."""
+    items = call_shapes[0] if len(call_shapes) == 1 else {"anyOf": list(call_shapes)}
+    return {"type": "array", "items": items, "minItems": 1, "maxItems": MAX_PARALLEL_CALLS}
+
+
+def tools_system_prompt(
+    tools: list[dict[str, Any]],
+    tool_choice: ToolChoice,
+    *,
+    parallel_tool_calls: bool = False,
+) -> str:
     """Return a short system prompt describing ``tools`` and the JSON reply format.
 
     Args:
         tools: OpenAI-format tool dicts.
         tool_choice: As for ``tool_call_schema``.
+        parallel_tool_calls: Also explain how to make several calls in one reply.
 
     Raises:
         ConfigError: As for ``tool_call_schema``.
@@ -255,6 +283,8 @@ def tools_system_prompt(tools: list[dict[str, Any]], tool_choice: ToolChoice) ->
         lines.append(f"When a tool can help, call it: reply with only a JSON object: {call}.")
         lines.append('Otherwise answer directly with only: {"response": "<answer>"}.')
         lines.append("When a tool result is given, use it to answer.")
+    if parallel_tool_calls:
+        lines.append(f"To call several tools at once, reply with a JSON list: [{call}, ...].")
     return "\n".join(lines)
 
 
@@ -380,12 +410,21 @@ def render_tool_call(call: ToolCall | dict[str, Any]) -> str:
     return json.dumps({"name": call["name"], "arguments": call.get("args", {})}, ensure_ascii=False)
 
 
+def render_tool_calls(calls: Sequence[ToolCall | dict[str, Any]]) -> str:
+    """Render a reply's calls as the model emits them: one object, or a list of several."""
+    if len(calls) == 1:
+        return render_tool_call(calls[0])
+    items = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
+    return json.dumps(items, ensure_ascii=False)
+
+
 def render_tool_messages(
     messages: Sequence[BaseMessage], *, tool_role: str = "user"
 ) -> list[dict[str, str]]:
     """Render a LangChain history into ``{"role", "content"}`` dicts for a chat template.
 
-    AI tool calls become the JSON the model emits (one object per line, after any text);
+    AI tool calls become the JSON the model emits (one object, or a list of several, after
+    any text);
     tool results become ``Tool result (name, id): ...`` messages under ``tool_role``.
 
     Args:
@@ -407,7 +446,7 @@ def render_tool_messages(
         elif isinstance(message, HumanMessage):
             rendered.append({"role": "user", "content": text})
         elif isinstance(message, AIMessage):
-            calls = [render_tool_call(c) for c in message.tool_calls]
+            calls = [render_tool_calls(message.tool_calls)] if message.tool_calls else []
             for call in message.tool_calls:
                 call_id = call.get("id")
                 if call_id:
@@ -594,6 +633,7 @@ def parse_json_reply(
 
 
 __all__ = [
+    "MAX_PARALLEL_CALLS",
     "RESPONSE_SCHEMA",
     "ToolChoice",
     "check_json_schema",
@@ -601,6 +641,7 @@ __all__ = [
     "parse_json_reply",
     "parse_tool_output",
     "render_tool_call",
+    "render_tool_calls",
     "render_tool_messages",
     "tool_call_schema",
     "tools_system_prompt",

@@ -187,6 +187,30 @@ def _spy_prompts(monkeypatch, chat) -> list[str]:
     return prompts
 
 
+def test_parallel_tool_calls_option(tiny_decoder_path):
+    """By default a reply may hold a list of calls; parallel_tool_calls=False keeps one."""
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=64, truncation="left")
+    prompts = []
+    original = chat._get_engine().format_chat
+
+    def spy(rendered, *args, **kwargs):
+        prompts.append(rendered[0]["content"])
+        return original(rendered, *args, **kwargs)
+
+    engine = chat._get_engine()
+    engine.format_chat = spy
+    try:
+        single = chat.bind_tools([Weather], tool_choice="any", parallel_tool_calls=False)
+        reply = single.invoke(QUESTION)
+        assert len(reply.tool_calls) == 1
+        Weather.model_validate(reply.tool_calls[0]["args"])
+        chat.bind_tools([Weather], tool_choice="any").invoke(QUESTION)
+    finally:
+        del engine.format_chat
+    assert "several tools at once" not in prompts[0]
+    assert "several tools at once" in prompts[1]
+
+
 def test_tool_message_history(tiny_decoder_path, monkeypatch):
     chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=8)
     prompts = _spy_prompts(monkeypatch, chat)

@@ -22,8 +22,11 @@ from pydantic import BaseModel, Field
 
 from localchain.errors import ConfigError
 from localchain.models.tool_calling import (
+    MAX_PARALLEL_CALLS,
     RESPONSE_SCHEMA,
     parse_tool_output,
+    render_tool_call,
+    render_tool_calls,
     render_tool_messages,
     tool_call_schema,
     tools_system_prompt,
@@ -309,3 +312,88 @@ def test_tool_schema_constrains_tiny_model(tiny_decoder_path):
     _, [call] = parse_tool_output(text, [CONVERT])
     assert call["name"] == "Convert"
     Convert.model_validate(call["args"])
+
+
+# -- parallel calls: a reply may be a list of calls ------------------------------------------
+
+
+def _list_shape(schema: dict) -> dict:
+    return next(s for s in schema.get("anyOf", [schema]) if s.get("type") == "array")
+
+
+def test_parallel_schema_adds_a_list_of_calls():
+    single = tool_call_schema(TOOLS, "auto")
+    assert not any(s.get("type") == "array" for s in single["anyOf"])
+    schema = tool_call_schema(TOOLS, "auto", parallel_tool_calls=True)
+    shapes = schema["anyOf"]
+    # The single call objects and the text reply stay as they were; the list is one more shape.
+    assert shapes[:2] == single["anyOf"][:2]
+    assert RESPONSE_SCHEMA in shapes
+    listed = _list_shape(schema)
+    assert listed["minItems"] == 1
+    assert listed["maxItems"] == MAX_PARALLEL_CALLS
+    assert [s["properties"]["name"]["enum"] for s in listed["items"]["anyOf"]] == [
+        ["get_weather"],
+        ["Convert"],
+    ]
+    forced = tool_call_schema(TOOLS, "get_weather", parallel_tool_calls=True)
+    assert _list_shape(forced)["items"]["properties"]["name"]["enum"] == ["get_weather"]
+    assert tool_call_schema(TOOLS, "none", parallel_tool_calls=True) == RESPONSE_SCHEMA
+
+
+def test_parallel_prompt_explains_the_list():
+    assert "several tools at once" not in tools_system_prompt(TOOLS, "auto")
+    prompt = tools_system_prompt(TOOLS, "auto", parallel_tool_calls=True)
+    assert "several tools at once" in prompt and "[{" in prompt
+    assert "several" not in tools_system_prompt(TOOLS, "none", parallel_tool_calls=True)
+
+
+def test_parallel_calls_render_as_a_list_that_parses_back():
+    calls = [
+        {"name": "get_weather", "args": {"city": "Paris"}, "id": "c1"},
+        {"name": "get_weather", "args": {"city": "Oslo"}, "id": "c2"},
+    ]
+    rendered = render_tool_messages([AIMessage("", tool_calls=calls)])[0]["content"]
+    assert json.loads(rendered) == [
+        {"name": "get_weather", "arguments": {"city": "Paris"}},
+        {"name": "get_weather", "arguments": {"city": "Oslo"}},
+    ]
+    assert render_tool_calls(calls[:1]) == render_tool_call(calls[0])
+    _, parsed = parse_tool_output(rendered, TOOLS)
+    assert [c["args"]["city"] for c in parsed] == ["Paris", "Oslo"]
+    assert len({c["id"] for c in parsed}) == 2
+
+
+def test_parallel_grammar_accepts_lists_only_when_allowed(tiny_decoder_path):
+    import xgrammar as xgr
+    from transformers import AutoTokenizer
+
+    from localchain.models.constrained import compile_json_schema
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_decoder_path)
+    weather = {"name": "get_weather", "arguments": {"city": "Paris"}}
+    convert = {"name": "Convert", "arguments": {"value": 3, "unit": {"symbol": "C"}}}
+    # The grammar writes JSON with ", " and ": " separators, as json.dumps does by default.
+    two = json.dumps([weather, convert])
+    one = json.dumps(weather)
+    wrong_args = json.dumps([{"name": "get_weather", "arguments": {"value": 3}}])
+    too_many = json.dumps([weather] * (MAX_PARALLEL_CALLS + 1))
+
+    def accepts(schema: dict, text: str) -> bool:
+        matcher = xgr.GrammarMatcher(compile_json_schema(tokenizer, schema))
+        return matcher.accept_string(text) and matcher.is_completed()
+
+    parallel = tool_call_schema(TOOLS, "any", parallel_tool_calls=True)
+    single = tool_call_schema(TOOLS, "any")
+    assert accepts(parallel, two)
+    assert accepts(parallel, one)
+    assert not accepts(parallel, wrong_args)
+    assert not accepts(parallel, too_many)
+    assert accepts(single, one)
+    assert not accepts(single, two)
+
+
+def test_parse_accepts_control_characters_the_grammar_allows():
+    # xgrammar's JSON strings admit raw control characters; a strict json.loads would not.
+    text = '[{"name": "get_weather", "arguments": {"city": "O\x14slo"}}]'
+    assert parse_tool_output(text, TOOLS)[1][0]["args"] == {"city": "O\x14slo"}

@@ -1,0 +1,84 @@
+"""Tool preselection: offer a small model only the few tools most relevant to the request.
+
+A 135M model's attention and context do not stretch over dozens of tool schemas; the agent
+embeds each tool's name and description once, embeds the user's request, and offers the ``k``
+nearest tools (cosine similarity), keeping their original order.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.tools import BaseTool
+
+from localchain.errors import ConfigError
+
+
+def tool_text(tool: BaseTool) -> str:
+    """The text a tool is embedded by: its name (words split) and description."""
+    words = tool.name.replace("_", " ").replace("-", " ")
+    return f"{words}: {tool.description or ''}".strip()
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class ToolSelector:
+    """Pick the ``k`` tools whose descriptions are nearest to a request.
+
+    Args:
+        tools: The tools to choose from.
+        embeddings: Any langchain-core ``Embeddings`` (``LocalEmbeddings`` by default in the
+            agent).
+        k: How many tools to offer.
+
+    Raises:
+        ConfigError: ``k`` is below 1.
+
+    Example:
+        .. code-block:: python
+
+            selector = ToolSelector(tools, LocalEmbeddings(), k=3)
+            selector.select("What is 17 times 23?")  # ["calculator", ...]
+    """
+
+    def __init__(self, tools: Sequence[BaseTool], embeddings: Embeddings, *, k: int) -> None:
+        """Keep the tools; their embeddings are computed on the first ``select``."""
+        if k < 1:
+            msg = f"tool_k must be at least 1, got {k}. Use tool_k=None to offer every tool."
+            raise ConfigError(msg)
+        self.tools = list(tools)
+        self.embeddings = embeddings
+        self.k = k
+        self._vectors: list[list[float]] | None = None
+        self._lock = threading.Lock()
+
+    def _tool_vectors(self) -> list[list[float]]:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self.embeddings.embed_documents([tool_text(t) for t in self.tools])
+            return self._vectors
+
+    def scores(self, request: str) -> dict[str, float]:
+        """Cosine similarity of each tool (by name) to ``request``."""
+        query = self.embeddings.embed_query(request)
+        vectors = self._tool_vectors()
+        return {t.name: _cosine(query, v) for t, v in zip(self.tools, vectors, strict=True)}
+
+    def select(self, request: str) -> list[str]:
+        """The names of the ``k`` nearest tools, in the order the tools were given."""
+        if len(self.tools) <= self.k:
+            return [t.name for t in self.tools]
+        scores = self.scores(request)
+        ranked = sorted(self.tools, key=lambda t: -scores[t.name])[: self.k]
+        chosen = {t.name for t in ranked}
+        return [t.name for t in self.tools if t.name in chosen]
+
+
+__all__ = ["ToolSelector", "tool_text"]
