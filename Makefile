@@ -7,7 +7,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install chat test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune
+.PHONY: install chat test test-fast test-slow test-gpu lint typecheck format bench clean demo-tune \
+	tool-calls-data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,3 +62,8 @@ demo-tune: $(STAMP)
 		--data examples/json_actions/data/train.jsonl --config examples/json_actions/tune.json \
 		--output build/json_actions/adapter
 	nice -n 5 $(BIN)/python examples/json_actions/report.py --source build/json_actions/adapter
+
+# Training data for the tool-calling LoRA adapter (examples/tool_calls/README.md), written to
+# build/tool_calls/{train,val,test}.jsonl; generated, never from an evaluation set.
+tool-calls-data: $(STAMP)
+	$(BIN)/python examples/tool_calls/make_data.py
