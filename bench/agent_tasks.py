@@ -494,8 +494,9 @@ def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]]
 
     def run(question: str, tools: Sequence[Any]) -> Outcome:
         agent = create_agent(chat, list(tools), system_prompt=SYSTEM_PROMPT)
-        # Each step is a model node then a tools node: 2 graph steps per model call.
-        config = {"recursion_limit": 2 * max_steps + 1}
+        # Each step is a model node then a tools node: 2 graph steps per model call, so at most
+        # max_steps model calls (the last may answer, or call tools that then run).
+        config = {"recursion_limit": 2 * max_steps}
         messages: list[Any] = [HumanMessage(question)]
         start = time.perf_counter()
         try:

@@ -165,3 +165,34 @@ def test_agent_world_answers_come_from_the_database_it_writes(tmp_path):
     assert tasks["sql-spent"].expected(paths["db"]) == 2 * 35 + 220 + 80
     assert tasks["sql-lyon-orders"].expected(paths["db"]) == 5
     assert tasks["mix-falcon-orders"].expected(paths["db"]) == 3
+
+
+def test_langchain_agent_contender_runs_the_loop_and_counts_steps():
+    from langchain_core.messages import AIMessage
+
+    from localchain.models.fake import FakeChatModel
+    from localchain.tools import calculator
+
+    call = {"name": "calculator", "args": {"expression": "17 * 23"}, "id": "c1"}
+    model = FakeChatModel(responses=[AIMessage("", tool_calls=[call]), "It is 391."])
+    outcome = agent_tasks.langchain_runner(model, max_steps=4)("What is 17*23?", [calculator])
+    assert (outcome.answer, outcome.steps, outcome.tool_calls, outcome.note) == (
+        "It is 391.",
+        2,
+        1,
+        "",
+    )
+    assert agent_tasks.is_right(outcome.answer, 17 * 23)
+
+
+def test_langchain_agent_contender_stops_after_max_steps():
+    from langchain_core.messages import AIMessage
+
+    from localchain.models.fake import FakeChatModel
+    from localchain.tools import calculator
+
+    call = {"name": "calculator", "args": {"expression": "1 + 1"}, "id": "c1"}
+    model = FakeChatModel(fn=lambda messages, options: AIMessage("", tool_calls=[call]))
+    outcome = agent_tasks.langchain_runner(model, max_steps=3)("Loop", [calculator])
+    assert outcome.note == "max steps" and outcome.answer == ""
+    assert outcome.steps <= 3
