@@ -71,6 +71,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script, import the localchain of this checkout (not another editable install's).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -447,13 +449,13 @@ def parse_peer_reply(text: str) -> tuple[list[dict[str, Any]], bool]:
     return calls, False
 
 
-def run_peer(max_tokens: int) -> Callable[[Case], Reply]:
+def run_peer(max_tokens: int, quantization: str | None) -> Callable[[Case], Reply]:
     """Contender (a): SmolLM2's own tool prompt and chat template, raw text through LocalLLM."""
     from transformers import AutoTokenizer
 
     from localchain.models.llm import LocalLLM
 
-    llm = LocalLLM(model=MODEL, max_new_tokens=max_tokens)
+    llm = LocalLLM(model=MODEL, max_new_tokens=max_tokens, quantization=quantization)
     tokenizer = AutoTokenizer.from_pretrained(llm.model_path)
 
     def run(case: Case) -> Reply:
@@ -472,14 +474,18 @@ def run_peer(max_tokens: int) -> Callable[[Case], Reply]:
     return run
 
 
-def run_bound(max_tokens: int, adapter: str | None) -> Callable[[Case], Reply]:
+def run_bound(
+    max_tokens: int, quantization: str | None, adapter: str | None
+) -> Callable[[Case], Reply]:
     """Contenders (b)/(c): ``ChatLocal.bind_tools(tools, tool_choice="auto")``."""
     from langchain_core.exceptions import OutputParserException
 
     from localchain.models.chat import ChatLocal
     from localchain.models.tool_calling import parse_tool_output
 
-    chat = ChatLocal(model=MODEL, max_new_tokens=max_tokens, adapter=adapter)
+    chat = ChatLocal(
+        model=MODEL, max_new_tokens=max_tokens, quantization=quantization, adapter=adapter
+    )
 
     def run(case: Case) -> Reply:
         tools = openai_tools(case.functions)
@@ -592,6 +598,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated")
     parser.add_argument("--adapter", help="tool-calling LoRA adapter for contender (c)")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per reply")
+    parser.add_argument("--quantization", help="e.g. int8, for every contender alike")
     parser.add_argument("--json", help="write every output and the scores to this file")
     args = parser.parse_args(argv)
 
@@ -604,18 +611,20 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {cat: sum(c.category == cat for c in cases) for cat in categories}
     print(f"BFCL data: {folder}; cases: {sizes}; seed {args.seed}", flush=True)  # noqa: T201
 
+    tokens, quant = args.max_tokens, args.quantization
     contenders: list[tuple[str, Callable[[], Callable[[Case], Reply]]]] = [
-        ("(a) SmolLM2 prompt, raw text", lambda: run_peer(args.max_tokens)),
-        ("(b) bind_tools auto", lambda: run_bound(args.max_tokens, None)),
+        ("(a) SmolLM2 prompt, raw text", lambda: run_peer(tokens, quant)),
+        ("(b) bind_tools auto", lambda: run_bound(tokens, quant, None)),
     ]
     if args.adapter:
         contenders.append(
-            ("(c) bind_tools auto + adapter", lambda: run_bound(args.max_tokens, args.adapter))
+            ("(c) bind_tools auto + adapter", lambda: run_bound(tokens, quant, args.adapter))
         )
     rows = [evaluate(name, make(), cases) for name, make in contenders]
 
     date = datetime.date.today().isoformat()
-    print(f"\nBFCL single-turn AST, {MODEL}, {date}, n={sizes}, seed {args.seed}\n")  # noqa: T201
+    settings = f"max {tokens} tokens, {quant or 'float32'}"
+    print(f"\nBFCL single-turn AST, {MODEL}, {date}, n={sizes}, seed {args.seed}, {settings}\n")  # noqa: T201
     print(table(rows, categories))  # noqa: T201
     if args.json:
         report = {
@@ -623,6 +632,8 @@ def main(argv: list[str] | None = None) -> None:
             "model": MODEL,
             "seed": args.seed,
             "sizes": sizes,
+            "max_tokens": tokens,
+            "quantization": quant,
             "argv": sys.argv[1:],
             "rows": [
                 {
