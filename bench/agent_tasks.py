@@ -469,6 +469,8 @@ class Outcome:
     tool_calls: int
     seconds: float
     note: str = ""
+    called: list[str] = field(default_factory=list)
+    """The tools called, in order."""
 
 
 Runner = Callable[[str, Sequence[Any]], Outcome]
@@ -482,10 +484,10 @@ def _outcome(messages: Sequence[Any], seconds: float, note: str = "") -> Outcome
     from langchain_core.messages import AIMessage
 
     ai = [m for m in messages if isinstance(m, AIMessage)]
-    calls = sum(len(m.tool_calls) for m in ai)
+    called = [call["name"] for m in ai for call in m.tool_calls]
     final = ai[-1] if ai and not ai[-1].tool_calls else None
     answer = final.text if final is not None else ""
-    return Outcome(answer, len(ai), calls, seconds, note)
+    return Outcome(answer, len(ai), len(called), seconds, note, called)
 
 
 def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]], Outcome]:
@@ -575,7 +577,7 @@ def run_contender(
         print(  # noqa: T201
             f"  {name:10} {task.id:22} {'ok ' if ok else 'no '} steps={outcome.steps} "
             f"calls={outcome.tool_calls} {outcome.seconds:5.1f}s expected={expected!r} "
-            f"answer={outcome.answer[:80]!r} {outcome.note}",
+            f"answer={outcome.answer[:80]!r} called={outcome.called} {outcome.note}",
             flush=True,
         )
     return row
