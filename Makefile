@@ -8,7 +8,8 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench \
-	clean demo-tune pal-data pal-adapter pal-report triples-data triples-adapter triples-report
+	clean demo-tune pal-data pal-adapter pal-report triples-data triples-adapter triples-report \
+	tool-calls-data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -137,3 +138,8 @@ triples-report: $(STAMP)
 		$(LC) eval --task triples --data $$data --adapter $(TRIPLES_ADAPTER) \
 			--output $(TRIPLES_DIR)/report-$$name-adapter.json $(EVAL_ARGS) || exit 1; \
 	done
+
+# Training data for the tool-calling LoRA adapter (examples/tool_calls/README.md), written to
+# build/tool_calls/{train,val,test}.jsonl; generated, never from an evaluation set.
+tool-calls-data: $(STAMP)
+	$(BIN)/python examples/tool_calls/make_data.py

@@ -1,0 +1,108 @@
+"""The tool-calling training data parses with localchain's own loader and reply parser."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from localchain.datasets import load_examples
+from localchain.models.tool_calling import parse_tool_output, tool_call_schema, tools_system_prompt
+
+SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "tool_calls" / "make_data.py"
+
+
+@pytest.fixture(scope="module")
+def make_data():
+    spec = importlib.util.spec_from_file_location("tool_calls_make_data", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+@pytest.fixture(scope="module")
+def splits(make_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tool-calls")
+    make_data.main(["--out", str(out), "--train", "120", "--val", "30", "--test", "60"])
+    return out
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_every_split_loads_with_the_tuning_loader(splits, split):
+    examples = load_examples(splits / f"{split}.jsonl")
+    records = _records(splits / f"{split}.jsonl")
+    assert len(examples) == len(records) == {"train": 120, "val": 30, "test": 60}[split]
+    assert {r["kind"] for r in records} == {"single", "choose", "parallel", "no_call", "answer"}
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_every_assistant_turn_parses_as_chatlocal_parses_replies(splits, split):
+    for record in _records(splits / f"{split}.jsonl"):
+        tools, kind = record["tools"], record["kind"]
+        messages = record["messages"]
+        # The system prompt is the one ChatLocal.bind_tools(tools, tool_choice="auto") adds.
+        assert messages[0]["role"] == "system"
+        assert messages[0]["content"].endswith(tools_system_prompt(tools, "auto"))
+        for turn in messages[1:-1]:
+            if turn["role"] == "assistant":  # earlier calls, one JSON object per line
+                for line in turn["content"].splitlines():
+                    assert parse_tool_output(line, tools)[1]
+        completion = messages[-1]["content"]
+        content, calls = parse_tool_output(completion, tools)
+        if kind in ("single", "choose"):
+            assert len(calls) == 1 and content == ""
+        elif kind == "parallel":
+            assert len(calls) >= 2 and content == ""
+        else:
+            assert calls == [] and content.strip()
+        # Each call (or the text answer) matches the schema the grammar enforces, with the
+        # arguments in the schema's property order.
+        validator = jsonschema.Draft202012Validator(tool_call_schema(tools, "auto"))
+        data = json.loads(completion)
+        for item in data if isinstance(data, list) else [data]:
+            validator.validate(item)
+            if "arguments" in item:
+                tool = next(t for t in tools if t["function"]["name"] == item["name"])
+                order = list(tool["function"]["parameters"]["properties"])
+                assert list(item["arguments"]) == [k for k in order if k in item["arguments"]]
+
+
+def test_tool_results_are_rendered_as_chatlocal_renders_them(splits):
+    answers = [r for r in _records(splits / "train.jsonl") if r["kind"] == "answer"]
+    assert answers
+    for record in answers:
+        call_turn, result_turn = record["messages"][-3], record["messages"][-2]
+        call = json.loads(call_turn["content"])
+        assert result_turn["role"] == "user"
+        assert result_turn["content"].startswith(f"Tool result ({call['name']}, call_")
+
+
+def test_held_out_tools_appear_only_in_the_test_split(make_data, splits):
+    held_out = {t.name for t in make_data.HELD_OUT_TOOLS}
+
+    def used(split):
+        return {
+            t["function"]["name"] for r in _records(splits / f"{split}.jsonl") for t in r["tools"]
+        }
+
+    assert not used("train") & held_out
+    assert not used("val") & held_out
+    assert used("test") & held_out
+
+
+def test_the_data_is_deterministic(make_data, splits, tmp_path):
+    make_data.main(["--out", str(tmp_path), "--train", "120", "--val", "30", "--test", "60"])
+    for split in ("train", "val", "test"):
+        assert (tmp_path / f"{split}.jsonl").read_bytes() == (
+            splits / f"{split}.jsonl"
+        ).read_bytes()
