@@ -5,25 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from localchain.models.chat import ChatLocal
 
 pytestmark = pytest.mark.slow
 
-_RAMBLES = (
-    "The pydantic Joke's field descriptions lead SmolLM2-135M to fill 'setup' with repetitive "
-    "text until max_tokens, so the constrained JSON is cut before 'punchline' (replies follow "
-    "the schema otherwise; the TypedDict and JSON-schema variants pass)."
-)
+# The Joke schema leads SmolLM2-135M to fill 'setup' with repetitive text until max_tokens, so
+# the constrained JSON can be cut before 'punchline'. That must end in a clear error
+# (OutputParserException naming max_tokens), never a partial object: the tests below pass when
+# the model completes the object, and when it does not, they check that error instead.
 _EXPECTED_FAILURES = {
     # Model quality, not ChatLocal: no standard flag covers these, and the tests are
     # parametrized, so the xfail is applied per test id by the ``model`` fixture below.
     "test_agent_loop": "tool_choice='auto': a 135M model usually answers in text instead of "
     "choosing the tool; forced calls (tool_choice='any') pass in test_tool_calling.",
-    "test_structured_output[pydantic]": _RAMBLES,
-    "test_structured_output_async[pydantic]": _RAMBLES,
-    "test_structured_output_pydantic_2_v1": _RAMBLES,
 }
 
 
@@ -50,6 +47,32 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
             params["max_tokens"] = 48  # the unicode tool call needs ~40 before its JSON closes
         return ChatLocal(**params)
 
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    def test_structured_output(self, model: ChatLocal, schema_type: Any) -> None:
+        try:
+            super().test_structured_output(model, schema_type)
+        except OutputParserException as err:
+            _assert_cut_off_error(err, schema_type)
+
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    async def test_structured_output_async(self, model: ChatLocal, schema_type: Any) -> None:
+        try:
+            await super().test_structured_output_async(model, schema_type)
+        except OutputParserException as err:
+            _assert_cut_off_error(err, schema_type)
+
+    def test_structured_output_optional_param(self, model: ChatLocal) -> None:
+        try:
+            super().test_structured_output_optional_param(model)
+        except OutputParserException as err:
+            _assert_cut_off_error(err, "optional_param")
+
+    def test_structured_output_pydantic_2_v1(self, model: ChatLocal) -> None:
+        try:
+            super().test_structured_output_pydantic_2_v1(model)
+        except OutputParserException as err:
+            _assert_cut_off_error(err, "pydantic")
+
     @property
     def has_tool_choice(self) -> bool:
         # A 135M model rarely decides to call a tool on its own; the suite then forces calls
@@ -73,3 +96,10 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
         return False
 
     # Text-only model: image, PDF, audio and video inputs stay off (the suite's defaults).
+
+
+def _assert_cut_off_error(err: OutputParserException, schema_type: str) -> None:
+    """A reply the model did not finish must fail with the clear cut-off error, nothing else."""
+    text = str(err)
+    assert "cut off by the token limit" in text, f"{schema_type}: {text}"
+    assert "max_tokens" in text, text
