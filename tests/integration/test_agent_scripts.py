@@ -65,9 +65,9 @@ def test_data_assistant(tmp_path):
     assert any("sql_query" in c or "python" in c for c in calls)
     assert steps(out, "tool_result")
     assert re.search(r"^answer: .+", out, flags=re.MULTILINE)
-    # Not asserted: the count (6) in the answer. Measured: the model does write
-    # SELECT COUNT(*) FROM orders (the result shows 6), then repeats the call instead of
-    # answering from it.
+    # Not asserted: the count (6) in the answer. Measured in a probe run: the model wrote
+    # SELECT COUNT(*) FROM orders and got the count, then repeated the call instead of
+    # answering from it (the loop guard stopped it).
 
 
 def test_memory_chat_resumes_after_a_restart(tmp_path):
