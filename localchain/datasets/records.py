@@ -66,16 +66,27 @@ def load_examples(
             or has a field of the wrong type; the message names the line.
     """
     file = Path(path).expanduser()
+    if file.is_dir():
+        msg = f"Data path {file} is a directory; pass a jsonl file inside it, one record per line."
+        raise ConfigError(msg)
     if not file.is_file():
         msg = f"Data file {file} does not exist; pass a jsonl file with one record per line."
         raise ConfigError(msg)
     fmt = resolve_template(template)
     examples: list[Example] = []
-    with file.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
+    with file.open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            where = f"{file}:{number}"
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                msg = (
+                    f"{where}: line {number} is not valid UTF-8 (byte {err.start + 1} of the "
+                    "line); save the file as UTF-8."
+                )
+                raise ConfigError(msg) from err
             if not raw.strip():
                 continue
-            where = f"{file}:{number}"
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as err:

@@ -152,3 +152,15 @@ def test_package_is_lazy_and_old_paths_reexport():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_invalid_utf8_and_a_directory_name_the_file_and_line(tmp_path):
+    from localchain.datasets import load_examples
+    from localchain.errors import ConfigError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"prompt": "a", "completion": "b"}\n{"prompt": "\xff", "completion": "c"}\n')
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:2: line 2 is not valid UTF-8"):
+        load_examples(bad)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_examples(tmp_path)
