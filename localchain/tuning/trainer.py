@@ -119,6 +119,9 @@ def tune(
     name = config.adapter_name()
     output_dir = (config.output_dir or cache_dir("adapters") / name).expanduser().resolve()
     checkpoints = output_dir / CHECKPOINT_DIR
+    from localchain.models.registry import resolve_model
+
+    resolve_model(config.base)  # an unknown base fails before anything is written
     _prepare_output(config, output_dir, checkpoints)
     say(
         f"localchain tune: {len(train_examples)} training and {len(val_examples)} validation "

@@ -57,3 +57,15 @@ def test_qlora_on_cpu_is_a_clear_error(tmp_path, monkeypatch, capsys, tiny_decod
     flags = ["--method", "qlora", "--device", "cpu"]
     assert main(["tune", "--base", str(tiny_decoder_path), "--data", str(data), *flags]) == 1
     assert "QLoRA" in capsys.readouterr().err
+
+
+def test_unknown_base_leaves_no_adapter_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOCALCHAIN_HOME", str(tmp_path / "home"))
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n')
+    out = tmp_path / "adapter"
+    code = main(["tune", "--base", "nope", "--data", str(data), "--val-split", "0"]
+                + ["--output", str(out)])  # fmt: skip
+    assert code != 0
+    assert "Unknown model 'nope'" in capsys.readouterr().err
+    assert not out.exists()
