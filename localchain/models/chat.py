@@ -498,7 +498,11 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             name = tool["function"]["name"]
             parameters = tool["function"].get("parameters") or JSON_OBJECT_SCHEMA
             llm = self.bind_tools(
-                [tool], tool_choice=name, ls_structured_output_format=traced, structured_output=True
+                [tool],
+                tool_choice=name,
+                parallel_tool_calls=False,  # one object is asked for: exactly one call
+                ls_structured_output_format=traced,
+                structured_output=True,
             )
             parser = StructuredOutputParser(
                 reply_schema=parameters, pydantic_object=pydantic_object, tool_name=name
