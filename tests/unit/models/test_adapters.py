@@ -14,7 +14,6 @@ from localchain.models.adapters import (
     unregister_adapter,
 )
 from localchain.models.generation import GenerationConfig, generate
-from localchain.models.loading import clear_model_cache, load_model
 
 PROMPTS = ["The capital of France is", "hello", "Summarize: the cat sat on the mat and"]
 CONFIG = GenerationConfig(max_new_tokens=8)
@@ -71,23 +70,6 @@ def adapter_dirs(tiny_decoder_path, tiny_t5_path, tmp_path_factory):
             LlamaForCausalLM(small), root / "small", seed=6, targets=["q_proj", "v_proj"]
         ),
     }
-
-
-@pytest.fixture
-def decoder_lm(tiny_decoder_path):
-    """A fresh decoder LoadedModel that no other test shares (adapters mutate it)."""
-    clear_model_cache()
-    lm = load_model(str(tiny_decoder_path), device="cpu")
-    yield lm
-    clear_model_cache()
-
-
-@pytest.fixture
-def t5_lm(tiny_t5_path):
-    clear_model_cache()
-    lm = load_model(str(tiny_t5_path), device="cpu")
-    yield lm
-    clear_model_cache()
 
 
 @pytest.fixture

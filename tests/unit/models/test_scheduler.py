@@ -12,7 +12,6 @@ import torch
 
 from localchain.errors import QueueFullError
 from localchain.models.generation import GenerationConfig, generate
-from localchain.models.loading import clear_model_cache, load_model
 from localchain.models.scheduler import Scheduler, get_scheduler
 
 PROMPTS = [
@@ -26,22 +25,6 @@ CONFIG = GenerationConfig(max_new_tokens=10)
 
 def _alone(lm, prompt, adapter=None, config=CONFIG):
     return generate(lm, [prompt], config, adapters=[adapter])[0].token_ids
-
-
-@pytest.fixture
-def decoder_lm(tiny_decoder_path):
-    clear_model_cache()
-    lm = load_model(str(tiny_decoder_path), device="cpu")
-    yield lm
-    clear_model_cache()
-
-
-@pytest.fixture
-def t5_lm(tiny_t5_path):
-    clear_model_cache()
-    lm = load_model(str(tiny_t5_path), device="cpu")
-    yield lm
-    clear_model_cache()
 
 
 @pytest.fixture
