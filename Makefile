@@ -110,7 +110,8 @@ pal-adapter: $(STAMP) $(PAL_DIR)/train.jsonl
 pal-report: $(STAMP)
 	for data in examples/pal/heldout.json tests/fixtures/pal_problems.json; do \
 		name=$$(basename $$data .json); \
-		$(LC) eval --task pal --data $$data --output $(PAL_DIR)/report-$$name-base.json $(EVAL_ARGS) && \
+		$(LC) eval --task pal --data $$data --adapter none \
+			--output $(PAL_DIR)/report-$$name-base.json $(EVAL_ARGS) && \
 		$(LC) eval --task pal --data $$data --adapter $(PAL_ADAPTER) \
 			--output $(PAL_DIR)/report-$$name-adapter.json $(EVAL_ARGS) && \
 		$(LC) eval --task pal --data $$data --direct \
@@ -133,7 +134,7 @@ triples-adapter: $(STAMP) $(TRIPLES_DIR)/train.jsonl
 triples-report: $(STAMP)
 	for data in examples/triples/heldout.json tests/fixtures/triples_gold.json; do \
 		name=$$(basename $$data .json); \
-		$(LC) eval --task triples --data $$data \
+		$(LC) eval --task triples --data $$data --adapter none \
 			--output $(TRIPLES_DIR)/report-$$name-base.json $(EVAL_ARGS) && \
 		$(LC) eval --task triples --data $$data --adapter $(TRIPLES_ADAPTER) \
 			--output $(TRIPLES_DIR)/report-$$name-adapter.json $(EVAL_ARGS) || exit 1; \

@@ -25,8 +25,10 @@ with ``localchain eval --task pal`` (:func:`localchain.eval.pal.evaluate_pal`).
 from __future__ import annotations
 
 import ast
+import asyncio
 import math
 import re
+from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,8 +40,9 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import patch_config
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from localchain.chains.task_adapters import AUTO, ChainModel, pick_task_adapter
 from localchain.errors import ConfigError, SandboxError
 from localchain.sandbox import (
     ALLOWED_MODULES,
@@ -49,6 +52,9 @@ from localchain.sandbox import (
     arun_program,
     run_program,
 )
+
+PAL_ADAPTER = "pal-smollm2"
+"""The shipped task adapter the chain uses on the embedded model (``adapter="auto"``)."""
 
 PALTask = Literal["math", "date", "colored_objects"]
 """The tasks PALChain has few-shot prompts for."""
@@ -102,6 +108,8 @@ class PALResult(BaseModel):
     """Every attempt in order: the first program, then each repair."""
     ok: bool = False
     """Whether an attempt succeeded."""
+    votes: int = 0
+    """With ``samples`` > 1: how many sampled programs gave ``answer`` (the majority)."""
 
     @property
     def error(self) -> str | None:
@@ -116,9 +124,20 @@ class PALResult(BaseModel):
 
 @dataclass(frozen=True)
 class ModelCall:
-    """A step of the run loop: ask the model with this prompt; send back its reply."""
+    """A step of the run loop: ask the model with this prompt; send back its reply.
+
+    With ``samples`` > 1, ask for that many sampled replies in one batch; send back the list.
+    """
 
     prompt: list[BaseMessage] | str
+    samples: int = 1
+
+
+@dataclass(frozen=True)
+class ProgramRuns:
+    """A step of the run loop: run each program; send back the list of values or errors."""
+
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -149,11 +168,18 @@ def _fenced(code: str) -> str:
     return f"```python\n{code.strip()}\n```"
 
 
-def build_messages(task: str, question: str) -> list[BaseMessage]:
-    """The chat prompt for one question: instruction, few-shot pairs, then the question."""
+def build_messages(task: str, question: str, *, few_shot: bool = True) -> list[BaseMessage]:
+    """The chat prompt for one question: instruction, few-shot pairs, then the question.
+
+    Args:
+        task: The PAL task (its instruction and worked examples).
+        question: The question to answer.
+        few_shot: Include the worked examples; the task adapters are trained without them
+            (the adapter has learned the shape, and the prompt is 4x shorter).
+    """
     data = _task_data(task)
     messages: list[BaseMessage] = [SystemMessage(data["system"].strip())]
-    for example in data["examples"]:
+    for example in data["examples"] if few_shot else []:
         messages.append(HumanMessage(f"Question: {example['question'].strip()}"))
         messages.append(AIMessage(_fenced(example["code"])))
     messages.append(HumanMessage(f"Question: {question.strip()}"))
@@ -318,6 +344,17 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
     """Raise the last attempt's SandboxError instead of returning ``ok=False``."""
     prompt_kind: Literal["auto", "chat", "seq2seq"] = "auto"
     """Prompt style; "auto" asks the model (seq2seq for encoder-decoder ``LocalLLM`` models)."""
+    adapter: str | None = AUTO
+    """Task adapter: "auto" uses the shipped ``pal-smollm2`` on the embedded model (see
+    :mod:`localchain.chains.task_adapters`), None never, or an adapter name or directory."""
+    few_shot: bool | None = None
+    """Show the worked examples; None: yes, unless the task adapter is used (it was trained
+    without them)."""
+    samples: int = Field(1, ge=1, le=64)
+    """Self-consistency: sample this many programs in one batch, run them all and answer with
+    the most common result (the PAL paper's majority vote); 1 is one greedy program."""
+    temperature: float = Field(0.7, gt=0, le=2)
+    """Sampling temperature of the programs when ``samples`` > 1."""
 
     @classmethod
     def from_model(
@@ -329,6 +366,10 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
         limits: SandboxLimits | None = None,
         raise_on_failure: bool = False,
         prompt_kind: Literal["auto", "chat", "seq2seq"] = "auto",
+        adapter: str | None = AUTO,
+        few_shot: bool | None = None,
+        samples: int = 1,
+        temperature: float = 0.7,
     ) -> PALChain:
         """Build a PAL chain on any LangChain language model.
 
@@ -340,19 +381,33 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
             limits: Sandbox limits; the defaults allow 5 s, 256 MiB and 64 kB of output.
             raise_on_failure: Raise the last SandboxError when every attempt fails.
             prompt_kind: "chat", "seq2seq" (answers with a bare expression), or "auto".
+            adapter: "auto" (the shipped task adapter where it fits the model), None, or an
+                adapter name or directory.
+            few_shot: Show the worked examples (None: only without a task adapter).
+            samples: Programs sampled per question for a majority vote (1: one greedy program,
+                with ``max_repairs`` repairs; more: no repairs, the vote instead).
+            temperature: Sampling temperature when ``samples`` > 1.
 
         Raises:
-            ConfigError: The task is unknown.
+            ConfigError: The task is unknown, or a setting is out of range.
         """
         _task_data(task)
-        return cls(
-            model=model,
-            task=task,
-            max_repairs=max_repairs,
-            limits=limits or SandboxLimits(),
-            raise_on_failure=raise_on_failure,
-            prompt_kind=prompt_kind,
-        )
+        try:
+            return cls(
+                model=model,
+                task=task,
+                max_repairs=max_repairs,
+                limits=limits or SandboxLimits(),
+                raise_on_failure=raise_on_failure,
+                prompt_kind=prompt_kind,
+                adapter=adapter,
+                few_shot=few_shot,
+                samples=samples,
+                temperature=temperature,
+            )
+        except ValidationError as err:
+            msg = f"Bad PALChain setting: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}."
+            raise ConfigError(msg) from err
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -373,10 +428,15 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
             raise ConfigError(msg)
         return question
 
-    def _first_prompt(self, question: str) -> list[BaseMessage] | str:
+    def chain_model(self) -> ChainModel:
+        """The model the chain calls and the task adapter it uses (see ``adapter``)."""
+        return pick_task_adapter(self.model, self.adapter, PAL_ADAPTER)
+
+    def _first_prompt(self, question: str, adapter: str | None) -> list[BaseMessage] | str:
         if self._kind() == "seq2seq":
             return build_seq2seq_prompt(self.task, question)
-        return build_messages(self.task, question)
+        few_shot = adapter is None if self.few_shot is None else self.few_shot
+        return build_messages(self.task, question, few_shot=few_shot)
 
     def _repair_prompt(
         self, prompt: list[BaseMessage] | str, reply: str, attempt: PALAttempt
@@ -416,9 +476,13 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
 
     # -- the run loop, once: steps that a sync and an async driver carry out -----------------
 
-    def _steps(self, question: str) -> Generator[ModelCall | ProgramRun, Any, PALResult]:
+    def _steps(
+        self, question: str, adapter: str | None
+    ) -> Generator[ModelCall | ProgramRun | ProgramRuns, Any, PALResult]:
         """Ask, run, repair: yields each model call and program run, receives their results."""
-        prompt = self._first_prompt(question)
+        prompt = self._first_prompt(question, adapter)
+        if self.samples > 1:
+            return (yield from self._vote(question, prompt))
         attempts: list[PALAttempt] = []
         error: SandboxError | None = None
         for _ in range(self.max_repairs + 1):
@@ -432,33 +496,79 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
             prompt = self._repair_prompt(prompt, reply, attempt)
         return self._finish(question, attempts, error)
 
+    def _vote(
+        self, question: str, prompt: list[BaseMessage] | str
+    ) -> Generator[ModelCall | ProgramRuns, Any, PALResult]:
+        """Self-consistency: sample programs, run them all, answer with the majority."""
+        replies = [_reply_text(r) for r in (yield ModelCall(prompt, samples=self.samples))]
+        codes = tuple(extract_program(reply) for reply in replies)
+        outcomes = yield ProgramRuns(codes)
+        recorded = [self._record(r, run) for r, run in zip(replies, zip(codes, outcomes))]
+        attempts = [attempt for attempt, _ in recorded]
+        tally: Counter[Any] = Counter(_vote_key(a.answer) for a in attempts if a.ok)
+        if not tally:
+            return self._finish(question, attempts, recorded[-1][1])
+        key, votes = tally.most_common(1)[0]  # ties: the answer sampled first wins
+        best = next(a for a in attempts if a.ok and _vote_key(a.answer) == key)
+        return PALResult(
+            question=question,
+            answer=best.answer,
+            code=best.code,
+            attempts=attempts,
+            ok=True,
+            votes=votes,
+        )
+
+    def _sampling(self, model: BaseLanguageModel) -> Any:
+        return model.bind(temperature=self.temperature)
+
+    def _run_sync(self, code: str) -> Any:
+        try:
+            return run_program(code, limits=self.limits)
+        except SandboxError as err:
+            return err
+
+    async def _run_async(self, code: str) -> Any:
+        try:
+            return await arun_program(code, limits=self.limits)
+        except SandboxError as err:
+            return err
+
     def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
-        steps = self._steps(self._question(inputs))
+        chosen = self.chain_model()
+        steps = self._steps(self._question(inputs), chosen.adapter)
         step = next(steps)
         while True:
-            if isinstance(step, ModelCall):
-                result: Any = self.model.invoke(step.prompt, config)
+            result: Any
+            if isinstance(step, ModelCall) and step.samples > 1:
+                prompts = [step.prompt] * step.samples
+                result = self._sampling(chosen.model).batch(prompts, config)
+            elif isinstance(step, ModelCall):
+                result = chosen.model.invoke(step.prompt, config)
+            elif isinstance(step, ProgramRuns):
+                result = [self._run_sync(code) for code in step.codes]
             else:
-                try:
-                    result = run_program(step.code, limits=self.limits)
-                except SandboxError as err:
-                    result = err
+                result = self._run_sync(step.code)
             try:
                 step = steps.send(result)
             except StopIteration as done:
                 return done.value
 
     async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> PALResult:
-        steps = self._steps(self._question(inputs))
+        chosen = self.chain_model()
+        steps = self._steps(self._question(inputs), chosen.adapter)
         step = next(steps)
         while True:
-            if isinstance(step, ModelCall):
-                result: Any = await self.model.ainvoke(step.prompt, config)
+            result: Any
+            if isinstance(step, ModelCall) and step.samples > 1:
+                prompts = [step.prompt] * step.samples
+                result = await self._sampling(chosen.model).abatch(prompts, config)
+            elif isinstance(step, ModelCall):
+                result = await chosen.model.ainvoke(step.prompt, config)
+            elif isinstance(step, ProgramRuns):
+                result = list(await asyncio.gather(*(self._run_async(c) for c in step.codes)))
             else:
-                try:
-                    result = await arun_program(step.code, limits=self.limits)
-                except SandboxError as err:
-                    result = err
+                result = await self._run_async(step.code)
             try:
                 step = steps.send(result)
             except StopIteration as done:
@@ -497,6 +607,15 @@ class PALChain(RunnableSerializable[dict[str, Any] | str, PALResult]):
 # ------------------------------------------------------------------------------------ scoring
 
 
+def _vote_key(answer: Answer) -> tuple[str, Any]:
+    """What counts as the same answer in a vote: numbers to 6 decimals, strings case-folded."""
+    if isinstance(answer, bool) or answer is None:
+        return ("exact", answer)
+    if isinstance(answer, (int, float)):
+        return ("number", round(float(answer), 6))
+    return ("text", str(answer).strip().casefold())
+
+
 def answers_match(predicted: Answer, expected: Any) -> bool:
     """Whether a PAL answer equals the expected one (numbers within 1e-6, strings case-folded)."""
     if isinstance(predicted, bool) or isinstance(expected, bool):
@@ -513,6 +632,7 @@ def answers_match(predicted: Answer, expected: Any) -> bool:
 
 
 __all__ = [
+    "PAL_ADAPTER",
     "Answer",
     "PALAttempt",
     "PALChain",

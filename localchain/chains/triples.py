@@ -35,6 +35,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import patch_config
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from localchain.chains.task_adapters import AUTO, ChainModel, pick_task_adapter
 from localchain.errors import ConfigError
 
 _ARTICLES = ("the ", "a ", "an ")
@@ -158,6 +159,9 @@ def _alias_map(display: dict[str, str]) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------- the chain
 
+TRIPLES_ADAPTER = "triples-smollm2"
+"""The shipped task adapter the chain uses on the embedded model (``adapter="auto"``)."""
+
 FACTS_SYSTEM = (
     "You extract facts from a text. Write each fact as one short, complete sentence with a "
     "subject, a verb and an object. Use full names instead of pronouns. Do not repeat a fact."
@@ -179,23 +183,29 @@ _EXAMPLE_TRIPLES = Triples(
 )
 
 
-def _facts_messages(text: str) -> list[BaseMessage]:
-    return [
-        SystemMessage(FACTS_SYSTEM),
+def _facts_messages(text: str, *, few_shot: bool = True) -> list[BaseMessage]:
+    example: list[BaseMessage] = [
         HumanMessage(f"Text: {_EXAMPLE_TEXT}"),
         AIMessage(_EXAMPLE_FACTS.model_dump_json()),
+    ]
+    return [
+        SystemMessage(FACTS_SYSTEM),
+        *(example if few_shot else []),
         HumanMessage(f"Text: {text.strip()}"),
     ]
 
 
-def _triples_messages(facts: list[str]) -> list[BaseMessage]:
+def _triples_messages(facts: list[str], *, few_shot: bool = True) -> list[BaseMessage]:
     def listing(items: list[str]) -> str:
         return "Facts:\n" + "\n".join(f"- {fact}" for fact in items)
 
-    return [
-        SystemMessage(TRIPLES_SYSTEM),
+    example: list[BaseMessage] = [
         HumanMessage(listing(_EXAMPLE_FACTS.facts)),
         AIMessage(_EXAMPLE_TRIPLES.model_dump_json()),
+    ]
+    return [
+        SystemMessage(TRIPLES_SYSTEM),
+        *(example if few_shot else []),
         HumanMessage(listing(facts)),
     ]
 
@@ -221,8 +231,14 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
 
     model: BaseLanguageModel
     """Any LangChain chat model with ``with_structured_output``."""
-    facts_first: bool = True
-    """Extract facts before triples (two calls); False goes straight to triples (one call)."""
+    facts_first: bool | None = None
+    """Extract facts before triples (two calls); False goes straight to triples (one call).
+    None: two calls on a plain model, one with the task adapter (trained on the direct step)."""
+    few_shot: bool | None = None
+    """Show the worked example in each prompt; None: yes, unless the task adapter is used."""
+    adapter: str | None = AUTO
+    """Task adapter: "auto" uses the shipped ``triples-smollm2`` on the embedded model (see
+    :mod:`localchain.chains.task_adapters`), None never, or an adapter name or directory."""
     normalize: bool = True
     """Normalise and merge names and relations (see :func:`normalize_triples`)."""
     max_chars: int = Field(4000, ge=1)
@@ -233,18 +249,24 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         cls,
         model: BaseLanguageModel,
         *,
-        facts_first: bool = True,
+        facts_first: bool | None = None,
         normalize: bool = True,
         max_chars: int = 4000,
+        adapter: str | None = AUTO,
+        few_shot: bool | None = None,
     ) -> TripleExtractionChain:
         """Build the chain on any LangChain chat model.
 
         Args:
             model: ``ChatLocal`` (grammar-constrained), ``FakeChatModel`` or any chat model
                 supporting ``with_structured_output``.
-            facts_first: Extract short facts first, then triples from them.
+            facts_first: Extract short facts first, then triples from them (None: yes on a
+                plain model, no with the task adapter, which was trained on the direct step).
             normalize: Normalise and merge names and relations.
             max_chars: Longest text accepted.
+            adapter: "auto" (the shipped task adapter where it fits the model), None, or an
+                adapter name or directory.
+            few_shot: Show the worked example (None: only without a task adapter).
         """
         if not hasattr(model, "with_structured_output"):
             msg = (
@@ -252,7 +274,14 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
                 f"got {type(model).__name__}."
             )
             raise ConfigError(msg)
-        return cls(model=model, facts_first=facts_first, normalize=normalize, max_chars=max_chars)
+        return cls(
+            model=model,
+            facts_first=facts_first,
+            normalize=normalize,
+            max_chars=max_chars,
+            adapter=adapter,
+            few_shot=few_shot,
+        )
 
     def _text(self, inputs: dict[str, Any] | str) -> str:
         text = inputs if isinstance(inputs, str) else None
@@ -274,36 +303,44 @@ class TripleExtractionChain(RunnableSerializable[dict[str, Any] | str, list[Trip
         found = list(triples.triples)
         return normalize_triples(found) if self.normalize else found
 
+    def chain_model(self) -> ChainModel:
+        """The model the chain calls and the task adapter it uses (see ``adapter``)."""
+        return pick_task_adapter(self.model, self.adapter, TRIPLES_ADAPTER)
+
     def _steps(
-        self, text: str
+        self, text: str, adapter: str | None
     ) -> Generator[tuple[type[BaseModel], list[BaseMessage]], Any, list[Triple]]:
         """Facts, then triples: yields each (schema, messages) call, receives its output."""
         if not text.strip():
             return []
+        plain = adapter is None
+        few_shot = plain if self.few_shot is None else self.few_shot
         facts = [text.strip()]
-        if self.facts_first:
-            facts = _unique_facts((yield Facts, _facts_messages(text)))
+        if plain if self.facts_first is None else self.facts_first:
+            facts = _unique_facts((yield Facts, _facts_messages(text, few_shot=few_shot)))
             if not facts:
                 return []
-        triples = yield Triples, _triples_messages(facts)
+        triples = yield Triples, _triples_messages(facts, few_shot=few_shot)
         return self._finish(Triples.model_validate(triples))
 
     def _run(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
-        steps = self._steps(self._text(inputs))
+        chosen = self.chain_model()
+        steps = self._steps(self._text(inputs), chosen.adapter)
         try:
             schema, messages = next(steps)
             while True:
-                structured = self.model.with_structured_output(schema)  # type: ignore[attr-defined]
+                structured = chosen.model.with_structured_output(schema)  # type: ignore[attr-defined]
                 schema, messages = steps.send(structured.invoke(messages, config))
         except StopIteration as done:
             return done.value
 
     async def _arun(self, inputs: dict[str, Any] | str, config: RunnableConfig) -> list[Triple]:
-        steps = self._steps(self._text(inputs))
+        chosen = self.chain_model()
+        steps = self._steps(self._text(inputs), chosen.adapter)
         try:
             schema, messages = next(steps)
             while True:
-                structured = self.model.with_structured_output(schema)  # type: ignore[attr-defined]
+                structured = chosen.model.with_structured_output(schema)  # type: ignore[attr-defined]
                 schema, messages = steps.send(await structured.ainvoke(messages, config))
         except StopIteration as done:
             return done.value

@@ -352,7 +352,12 @@ def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         help="model: registry name or directory (required for jsonl; pal and triples default "
         "to the registry default)",
     )
-    parser.add_argument("--adapter", default=None, help="adapter name or directory")
+    parser.add_argument(
+        "--adapter",
+        default=None,
+        help="adapter name or directory; for pal and triples the chain's task adapter: 'auto' "
+        "(default: the shipped one on the embedded model) or 'none' (the plain model)",
+    )
     parser.add_argument(
         "--data",
         default=None,
@@ -364,6 +369,15 @@ def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive_int, default=None, help="first N examples")
     parser.add_argument("--template", default=None, help="prompt template name or '{prompt}' text")
     parser.add_argument("--max-repairs", type=int, default=1, help="pal only: repair attempts")
+    parser.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=1,
+        help="pal only: programs sampled per problem for a majority vote (self-consistency)",
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=0.7, help="pal only: sampling temperature (--samples)"
+    )
     parser.add_argument(
         "--direct",
         action="store_true",
@@ -414,12 +428,21 @@ def _eval_pal(args: argparse.Namespace) -> Any:
     from localchain.eval.pal import evaluate_pal
 
     if getattr(args, "direct", False):
+        from localchain.chains.task_adapters import AUTO
         from localchain.eval.pal import evaluate_direct
 
+        adapter = _task_adapter(args)
         direct = eval_chat_model(args, default_max_new_tokens=32)
+        if adapter not in (None, AUTO):  # the baseline is the plain model unless asked
+            direct = direct.model_copy(update={"adapter": adapter})
         return evaluate_direct(direct, args.data, limit=args.limit, echo=_progress)
-    model = eval_chat_model(args, default_max_new_tokens=160)
-    chain = PALChain.from_model(model, max_repairs=args.max_repairs)
+    chain = PALChain.from_model(
+        eval_chat_model(args, default_max_new_tokens=160),
+        max_repairs=args.max_repairs,
+        adapter=_task_adapter(args),
+        samples=args.samples,
+        temperature=args.temperature,
+    )
     return evaluate_pal(chain, args.data, limit=args.limit, echo=_progress)
 
 
@@ -427,18 +450,30 @@ def _eval_triples(args: argparse.Namespace) -> Any:
     from localchain.chains.triples import TripleExtractionChain
     from localchain.eval.triples import evaluate_triples
 
-    chain = TripleExtractionChain.from_model(eval_chat_model(args, default_max_new_tokens=256))
+    chain = TripleExtractionChain.from_model(
+        eval_chat_model(args, default_max_new_tokens=256), adapter=_task_adapter(args)
+    )
     return evaluate_triples(chain, args.data, limit=args.limit, echo=_progress)
 
 
+def _task_adapter(args: argparse.Namespace) -> str | None:
+    """The chain's ``adapter`` option from ``--adapter``: "auto" unless given, None for "none"."""
+    from localchain.chains.task_adapters import AUTO
+
+    value = args.adapter or AUTO
+    return None if value.lower() == "none" else value
+
+
 def eval_chat_model(args: argparse.Namespace, *, default_max_new_tokens: int) -> Any:
-    """The ``ChatLocal`` a task evaluation runs its chain on (``--base``, ``--adapter``...)."""
+    """The ``ChatLocal`` a task evaluation runs its chain on (``--base``, ``--device``...).
+
+    The adapter is the chain's to pick (``--adapter``), so the model gets none of its own.
+    """
     from localchain.models.chat import ChatLocal
     from localchain.models.registry import DEFAULT_MODEL
 
     return ChatLocal(
         model=args.base or DEFAULT_MODEL,
-        adapter=args.adapter,
         device=args.device,
         max_new_tokens=args.max_new_tokens or default_max_new_tokens,
     )

@@ -95,7 +95,11 @@ class PALReport(BaseModel):
         rows = [_row(task, [r for r in self.results if r.task == task]) for task in tasks]
         rows.append(_row("all", self.results))
         header = ("TASK", "N", "CORRECT", "ACCURACY", "RAN")
-        note = f"{self.n} problems from {self.data} on {self.model}, {self.seconds:.0f} s"
+        per = self.seconds / self.n if self.n else 0.0
+        note = (
+            f"{self.n} problems from {self.data} on {self.model}, {self.seconds:.0f} s "
+            f"({per:.1f} s per problem)"
+        )
         return format_table(header, rows) + "\n" + note
 
     def write_json(self, path: str | os.PathLike[str]) -> Path:
@@ -131,7 +135,9 @@ def evaluate_pal(
         answer = result.answer if result.ok else None
         return answer, len(result.attempts), result.error_type
 
-    label = model_label(chain.model)
+    label = model_label(chain.model, chain.chain_model().adapter)
+    if chain.samples > 1:
+        label += f" (self-consistency, {chain.samples} samples)"
     return _score(ask, problems, label, task=chain.task, limit=limit, echo=echo)
 
 

@@ -67,10 +67,12 @@ def load_items(
     return [dict(item) for item in loaded], label
 
 
-def model_label(model: Any) -> str:
-    """A short name for the model a chain runs on (a ``ChatLocal``'s model name)."""
+def model_label(model: Any, adapter: str | None = None) -> str:
+    """A short name for the model a chain runs on (a ``ChatLocal``'s model name + adapter)."""
     name = getattr(model, "model", None)
-    return name if isinstance(name, str) else type(model).__name__
+    label = name if isinstance(name, str) else type(model).__name__
+    adapter = adapter or getattr(model, "adapter", None)
+    return f"{label} + {adapter}" if isinstance(adapter, str) else label
 
 
 def write_report(report: BaseModel, path: str | os.PathLike[str]) -> Path:

@@ -162,7 +162,7 @@ def evaluate_triples(
             if error:
                 echo(f"    failed: {error}")
     return TriplesReport(
-        model=model_label(chain.model),
+        model=model_label(chain.model, chain.chain_model().adapter),
         data=label,
         seconds=round(time.monotonic() - started, 3),
         strict=sum((r.strict for r in results), TripleScores()),

@@ -19,9 +19,11 @@ _LoadedModel.adapter_manager_factory = _AdapterManager
 if TYPE_CHECKING:
     from localchain.models.adapters import (
         AdapterManager,
+        adapter_metadata,
         find_adapter,
         list_adapters,
         register_adapter,
+        shipped_adapters,
     )
     from localchain.models.chat import ChatLocal
     from localchain.models.embeddings import LocalEmbeddings
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "AdapterManager": "localchain.models.adapters",
+    "adapter_metadata": "localchain.models.adapters",
     "find_adapter": "localchain.models.adapters",
+    "shipped_adapters": "localchain.models.adapters",
     "list_adapters": "localchain.models.adapters",
     "register_adapter": "localchain.models.adapters",
     "ChatLocal": "localchain.models.chat",
@@ -65,12 +69,14 @@ __all__ = [
     "MODELS",
     "ModelSpec",
     "StreamEvent",
+    "adapter_metadata",
     "clear_model_cache",
     "find_adapter",
     "list_adapters",
     "load_model",
     "register_adapter",
     "resolve_model",
+    "shipped_adapters",
 ]
 
 

@@ -42,6 +42,9 @@ _LORA_KEY_RE = re.compile(
 )
 _REGISTRY_LOCK = threading.Lock()
 BASE_ADAPTER = "__base__"
+SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parents[1] / "adapters"
+"""Task adapters that ship inside the package (``localchain/adapters/<name>/``)."""
+METADATA_FILE = "localchain_adapter.json"
 """The adapter name peft uses for "no adapter" rows in a mixed batch."""
 
 
@@ -358,12 +361,48 @@ def find_adapter(name_or_path: str | os.PathLike[str]) -> Path:
     root = cache_dir("adapters")
     if _NAME_RE.match(name) and (root / name).is_dir():
         return root / name
+    if _NAME_RE.match(name) and (SHIPPED_ADAPTERS_DIR / name / CONFIG_FILE).is_file():
+        return SHIPPED_ADAPTERS_DIR / name
     msg = (
-        f"No adapter {name!r}: not a directory, not registered, and not in {root}. "
-        f"Registered: {', '.join(sorted(entries)) or 'none'}. Pass a path, or "
-        "register_adapter(name, path) first."
+        f"No adapter {name!r}: not a directory, not registered, not in {root} and not "
+        f"shipped with localchain ({', '.join(shipped_adapters()) or 'none'}). Registered: "
+        f"{', '.join(sorted(entries)) or 'none'}. Pass a path, or register_adapter(name, path) "
+        "first."
     )
     raise AdapterError(msg)
+
+
+def shipped_adapters() -> dict[str, Path]:
+    """The task adapters shipped inside the package, by name (e.g. ``"pal-smollm2"``)."""
+    if not SHIPPED_ADAPTERS_DIR.is_dir():
+        return {}
+    return {
+        path.name: path
+        for path in sorted(SHIPPED_ADAPTERS_DIR.iterdir())
+        if (path / CONFIG_FILE).is_file() and _NAME_RE.match(path.name)
+    }
+
+
+def adapter_metadata(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """What ``localchain tune`` recorded about an adapter (``localchain_adapter.json``).
+
+    Returns an empty dict for adapters made elsewhere (plain peft directories).
+
+    Raises:
+        AdapterError: The file exists but is not a JSON object.
+    """
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        msg = f"Cannot read {path} ({err}); restore it from the adapter's source or delete it."
+        raise AdapterError(msg) from err
+    if not isinstance(data, dict):
+        msg = f"{path} should hold a JSON object, not {type(data).__name__}."
+        raise AdapterError(msg)
+    return data
 
 
 def _registry_path() -> Path:
@@ -594,9 +633,13 @@ def _strip_adapter_layers(model: Any, name: str | None) -> None:
 
 
 __all__ = [
+    "METADATA_FILE",
+    "SHIPPED_ADAPTERS_DIR",
     "AdapterManager",
+    "adapter_metadata",
     "find_adapter",
     "list_adapters",
     "register_adapter",
+    "shipped_adapters",
     "unregister_adapter",
 ]

@@ -270,8 +270,17 @@ def converted_gguf_dir(resolved: ResolvedModel) -> Path:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / ".complete").write_text(str(gguf))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    if (target / ".complete").is_file():
+        # Another process converted it meanwhile and may be reading it: keep theirs.
+        shutil.rmtree(tmp, ignore_errors=True)
+        return target
+    shutil.rmtree(target, ignore_errors=True)  # a stale, incomplete copy
+    try:
+        tmp.rename(target)
+    except OSError:
+        if not (target / ".complete").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # lost the race to another process's rename
     return target
 
 

@@ -50,12 +50,20 @@ def _fact(fact: FactLike) -> str:
     return f"{fact.subject} --{fact.relation}--> {fact.object}"
 
 
+ENTITY_MAX_CHARS = 100
+"""Longest entity name the tool accepts (and the tool-call grammar allows)."""
+
+
 class KnowledgeGraphInput(BaseModel):
     """Arguments of the knowledge graph tool."""
 
-    entity: str = Field(description="The entity to look up, e.g. 'Marie Curie'.")
+    entity: str = Field(
+        description="The entity to look up, e.g. 'Marie Curie'.", max_length=ENTITY_MAX_CHARS
+    )
     other: str | None = Field(
-        None, description="A second entity: when given, returns how the two are connected."
+        None,
+        description="A second entity: when given, returns how the two are connected.",
+        max_length=ENTITY_MAX_CHARS,
     )
 
 

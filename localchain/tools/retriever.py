@@ -18,6 +18,9 @@ from localchain.errors import ConfigError, ToolError
 from localchain.index.retrieval import format_docs_with_citations
 from localchain.tools._builtin import BuiltinTool
 
+QUERY_MAX_CHARS = 100
+"""Longest search query the tool accepts (and the tool-call grammar allows)."""
+
 DEFAULT_DESCRIPTION = (
     "Search the documents for passages about a topic. Input: a short search query. Returns "
     "numbered passages with their sources; cite them as [1], [2]."
@@ -27,7 +30,12 @@ DEFAULT_DESCRIPTION = (
 class RetrieverInput(BaseModel):
     """Arguments of a retriever tool."""
 
-    query: str = Field(description="What to search for, in a few words.")
+    query: str = Field(
+        description="What to search for, in a few words.",
+        # The grammar enforces maxLength, so a small model's query always closes its call
+        # within the token limit instead of running on until the reply is cut off.
+        max_length=QUERY_MAX_CHARS,
+    )
 
 
 class RetrieverTool(BuiltinTool):

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from localchain._cache import cache_dir
 from localchain.datasets.records import Example, file_sha256, load_examples, split_examples
 from localchain.errors import ConfigError, MissingDependencyError, UnsupportedOnDeviceError
+from localchain.models.adapters import METADATA_FILE
 from localchain.tuning.config import TuneConfig, build_config
 from localchain.tuning.data import encode_examples
 from localchain.tuning.hf_trainer import build_trainer
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from localchain.eval.runner import EvalReport
     from localchain.models.loading import LoadedModel
 
-METADATA_FILE = "localchain_adapter.json"
 PLOT_FILE = "loss.png"
 EVAL_JSON_FILE = "eval.json"
 CHECKPOINT_DIR = "checkpoints"

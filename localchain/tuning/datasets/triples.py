@@ -11,10 +11,11 @@ follow-up sentence about an object, a relative clause; distractor sentences stat
 to extract. Gold triples are passed through the chain's own
 :func:`~localchain.chains.triples.normalize_triples`.
 
-Each passage gives two training records, one per step of ``TripleExtractionChain``: text to
-facts, and facts to triples. The prompts are taken from the chain itself (it is run on a
-scripted model that records what it is asked) and rendered as ``ChatLocal`` renders a
-structured-output call, so the adapter sees exactly what the chain sends.
+Each passage gives one training record: the text to its triples, the direct step that
+``TripleExtractionChain`` asks when it uses its task adapter (no facts step, no worked
+example). The prompt is taken from the chain itself (it is run on a scripted model that records
+what it is asked) and rendered as ``ChatLocal`` renders a structured-output call, so the adapter
+sees exactly what the chain sends.
 
 Splits: ``train`` and ``val`` use training phrasings, structures, entities and distractors;
 ``test`` passages use only test entities and each holds at least one held-out phrasing or
@@ -93,7 +94,7 @@ class Passage:
                 "structure": self.structure, "phrasings": self.phrasings}  # fmt: skip
 
     def records(self) -> list[dict[str, Any]]:
-        """Two chat records: text -> facts, then facts -> triples, as the chain asks them."""
+        """The chat record of the chain's call with its task adapter: text -> triples."""
         calls = record_chain_calls(self.text, self.facts, self.raw)
         extra = {"id": self.id, "structure": self.structure, "phrasings": self.phrasings}
         return [chat_record(prompt, reply, step=step, **extra) for step, prompt, reply in calls]
@@ -107,8 +108,8 @@ def record_chain_calls(
 ) -> list[tuple[str, list[dict[str, str]], str]]:
     """Run ``TripleExtractionChain`` on a scripted model and return ``(step, prompt, reply)``.
 
-    The model answers each step with the gold reply, so the second prompt holds the gold facts,
-    exactly as the chain lists them; the prompts are rendered as ``ChatLocal`` renders a
+    The chain runs as it does with its task adapter (one direct step, no worked example) and the
+    model answers with the gold reply; the prompt is rendered as ``ChatLocal`` renders a
     ``with_structured_output`` call (the schema stated in the system message).
     """
     replies = {
@@ -124,7 +125,11 @@ def record_chain_calls(
         seen.append((step, list(messages)))
         return replies[step]
 
-    TripleExtractionChain.from_model(FakeChatModel(fn=reply)).invoke({"text": text})
+    # The prompt the chain sends with its task adapter: the direct step, no worked example.
+    chain = TripleExtractionChain.from_model(
+        FakeChatModel(fn=reply), adapter=None, facts_first=False, few_shot=False
+    )
+    chain.invoke({"text": text})
     schemas = {"facts": Facts.model_json_schema(), "triples": Triples.model_json_schema()}
     return [
         (step, render_messages(messages, response_format=schemas[step]), replies[step])
@@ -336,8 +341,9 @@ def make_triples_dataset(
 ) -> dict[str, Any]:
     """Generate and write the triple sets; return statistics (also in ``stats.json``).
 
-    Writes ``train.jsonl``/``val.jsonl``/``test.jsonl`` (two chat records per passage, one per
-    chain step) and ``test.json`` (held-out passages for ``localchain eval --task triples``).
+    Writes ``train.jsonl``/``val.jsonl``/``test.jsonl`` (one chat record per passage, the
+    chain's direct step) and ``test.json`` (held-out passages for
+    ``localchain eval --task triples``).
     """
     out = Path(output)
     started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
@@ -260,7 +262,7 @@ def test_answers_match(predicted, expected, same):
 
 def test_sync_and_async_share_one_run_loop():
     pal, _ = chain(REFUSED, RIGHT)
-    steps = pal._steps("q")
+    steps = pal._steps("q", None)
     call = next(steps)
     assert type(call).__name__ == "ModelCall" and call.prompt[-1].content == "Question: q"
     run = steps.send(REFUSED)
@@ -289,3 +291,67 @@ def test_hostile_replies_are_refused_not_crashing(reply):
     result = chain(reply, max_repairs=0)[0].invoke("q")
     assert not result.ok and result.answer is None
     assert result.error_type in {"ProgramSyntaxError", "ProgramRefusedError"}
+
+
+# -- self-consistency ------------------------------------------------------------------------
+
+
+def program(value: str) -> str:
+    return f"```python\ndef solution():\n    return {value}\n```"
+
+
+def test_self_consistency_answers_with_the_majority_of_sampled_programs():
+    replies = [program("7"), program("8"), REFUSED, program("4 + 4"), program("16 / 2")]
+    pal, model = chain(*replies, samples=5, temperature=0.9)
+    result = pal.invoke("q")
+    assert result.ok and result.answer == 8 and result.votes == 3
+    assert len(result.attempts) == 5 and result.attempts[2].error_type == "ProgramRefusedError"
+    assert result.code == "def solution():\n    return 8"  # the first program that gave it
+    # One batch of k samples at the chain's temperature, all with the same prompt, no repair.
+    assert len(model.calls) == 5
+    assert {call.options.get("temperature") for call in model.calls} == {0.9}
+    assert all(call.messages == model.calls[0].messages for call in model.calls)
+
+
+def test_self_consistency_tie_goes_to_the_answer_sampled_first_and_async_agrees():
+    replies = [program("2"), program("3"), program("3"), program("2")]
+    pal, _ = chain(*replies, *replies, samples=4)
+    assert pal.invoke("q").answer == 2
+    again = asyncio.run(pal.ainvoke("q"))
+    assert again.answer == 2 and again.votes == 2
+
+
+def test_self_consistency_with_no_working_program_fails_cleanly():
+    pal, _ = chain(REFUSED, LOOP, samples=2, limits=SandboxLimits(timeout_s=1))
+    result = pal.invoke("q")
+    assert not result.ok and result.answer is None and result.votes == 0
+    assert [a.error_type for a in result.attempts] == ["ProgramRefusedError", "ProgramTimeoutError"]
+
+
+@pytest.mark.parametrize("bad", [{"samples": 0}, {"samples": 65}, {"temperature": 0}])
+def test_bad_sampling_settings_are_config_errors(bad):
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        PALChain.from_model(FakeChatModel(responses=[]), **bad)
+
+
+# -- task adapter ----------------------------------------------------------------------------
+
+
+def test_any_other_chat_model_gets_no_adapter_and_the_few_shot_prompt():
+    pal, model = chain(RIGHT)
+    assert pal.chain_model().adapter is None and pal.chain_model().model is model
+    pal.invoke("q")
+    assert len(model.calls[0].messages) > 3  # instruction, worked examples, question
+
+
+def test_few_shot_can_be_turned_off_without_an_adapter():
+    pal, model = chain(RIGHT, few_shot=False)
+    pal.invoke("q")
+    assert [type(m) for m in model.calls[0].messages] == [SystemMessage, HumanMessage]
+
+
+def test_an_explicit_adapter_needs_a_localchain_model():
+    pal, _ = chain(RIGHT, adapter="pal-smollm2")
+    with pytest.raises(ConfigError, match="needs a localchain model"):
+        pal.invoke("q")
+    assert chain(RIGHT, adapter=None)[0].invoke("q").answer == 8

@@ -62,13 +62,32 @@ def fake_chat(monkeypatch):
 
 
 def test_triples_defaults_to_the_packaged_gold_set(capsys, fake_chat):
-    assert main(["eval", "--task", "triples", "--limit", "1", "--adapter", "x"]) == 0
+    assert main(["eval", "--task", "triples", "--limit", "1", "--adapter", "none"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0].split()[:2] == ["MATCH", "TP"] and lines[1].startswith("strict")
     assert "1 texts from triples_gold.json (packaged)" in captured.out
     assert "Marie Curie | born_in | Warsaw" in captured.err
-    assert fake_chat == {"base": None, "adapter": "x", "max_new_tokens": 256}
+    assert fake_chat == {"base": None, "adapter": "none", "max_new_tokens": 256}
+
+
+def test_an_explicit_task_adapter_on_a_model_without_adapters_is_a_clear_error(capsys, fake_chat):
+    assert main(["eval", "--task", "triples", "--limit", "1", "--adapter", "x"]) == 1
+    assert "needs a localchain model" in capsys.readouterr().err
+
+
+def test_pal_samples_vote_and_label_the_report(tmp_path, capsys, monkeypatch):
+    replies = iter(["3 + 4", "2 + 2", "8 - 4"] * 2)
+    monkeypatch.setattr(
+        "localchain.cli.commands.eval_chat_model",
+        lambda args, **_: FakeChatModel(fn=lambda messages, options: next(replies)),
+    )
+    problems = tmp_path / "p.json"
+    problems.write_text(json.dumps([{"question": "What is 2 + 2?", "answer": 4}] * 2))
+    assert main(["eval", "--task", "pal", "--data", str(problems), "--samples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "self-consistency, 3 samples" in out
+    assert out.splitlines()[-2].split()[:4] == ["all", "2", "2", "100.0%"]
 
 
 def test_pal_defaults_to_the_packaged_problems(capsys, monkeypatch):

@@ -117,3 +117,28 @@ def test_refuses_what_is_not_a_store_or_a_usable_name(store):
         retriever_tool(["a list"])
     with pytest.raises(ConfigError, match="letters, digits"):
         retriever_tool(store, name="search my notes")
+
+
+def test_query_length_is_capped_in_the_schema_and_the_constrained_call(store, tiny_decoder_path):
+    """maxLength reaches the tool-call grammar: a model that never stops writing still closes."""
+    from pydantic import BaseModel, Field
+
+    from localchain import ChatLocal
+    from localchain.tools.retriever import QUERY_MAX_CHARS
+
+    tool = retriever_tool(store, name="search_documents")
+    schema = tool.tool_call_schema.model_json_schema()
+    assert schema["properties"]["query"]["maxLength"] == QUERY_MAX_CHARS
+
+    class Lookup(BaseModel):
+        """Look a word up."""
+
+        word: str = Field(max_length=6)
+
+    # The random tiny model (128-token window) writes characters until a rule stops it; here
+    # only maxLength can, so the call closes long before max_tokens.
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=60, truncation="left")
+    reply = chat.bind_tools([Lookup], tool_choice="Lookup").invoke("look up paris")
+    (call,) = reply.tool_calls
+    assert 0 < len(call["args"]["word"]) <= 6
+    assert reply.response_metadata["finish_reason"] == "stop"

@@ -40,6 +40,8 @@ def test_eval_reads_the_triples_set():
     passage = generate_passages("test", 1, seed=0)[0]
     replies = [r["messages"][-1]["content"] for r in passage.records()]
     report = evaluate_triples(
-        TripleExtractionChain.from_model(FakeChatModel(responses=replies)), TRIPLES_FILE, limit=1
+        TripleExtractionChain.from_model(FakeChatModel(responses=replies), facts_first=False),
+        TRIPLES_FILE,
+        limit=1,
     )
     assert report.strict.f1 == 1.0

@@ -48,21 +48,19 @@ def test_gold_triples_are_canonical(train, test_set):
 
 def test_replies_parse_with_the_chains_schemas_and_score_perfectly(train):
     for passage in train[::30]:
-        facts_record, triples_record = passage.records()
-        facts = Facts.model_validate_json(facts_record["messages"][-1]["content"])
-        triples = Triples.model_validate_json(triples_record["messages"][-1]["content"])
-        assert facts.facts == passage.facts
-        replies = [
-            facts_record["messages"][-1]["content"],
-            triples_record["messages"][-1]["content"],
-        ]
-        model = FakeChatModel(responses=replies)
-        predicted = TripleExtractionChain.from_model(model).invoke({"text": passage.text})
-        assert score_triples(predicted, passage.triples)["f1"] == 1.0
+        (record,) = passage.records()
+        reply = record["messages"][-1]["content"]
+        triples = Triples.model_validate_json(reply)
         assert len(triples.triples) == len(passage.raw)
+        # The facts of the two-step prompt are well-formed too (one per triple).
+        assert len(Facts(facts=passage.facts).facts) == len(passage.raw)
+        model = FakeChatModel(responses=[reply])
+        chain = TripleExtractionChain.from_model(model, facts_first=False, few_shot=False)
+        predicted = chain.invoke({"text": passage.text})
+        assert score_triples(predicted, passage.triples)["f1"] == 1.0
 
 
-def test_records_hold_the_prompts_the_chain_sends(train):
+def test_records_hold_the_prompts_the_chain_sends_with_its_adapter(train):
     passage = train[5]
     sent = []
 
@@ -70,10 +68,13 @@ def test_records_hold_the_prompts_the_chain_sends(train):
         sent.append(messages)
         return [r["messages"][-1]["content"] for r in passage.records()][len(sent) - 1]
 
-    TripleExtractionChain.from_model(FakeChatModel(fn=reply)).invoke({"text": passage.text})
+    # What the chain asks when its task adapter is in use: one direct step, no worked example.
+    chain = TripleExtractionChain.from_model(FakeChatModel(fn=reply), facts_first=False)
+    chain.few_shot = False
+    chain.invoke({"text": passage.text})
     for record, messages in zip(passage.records(), sent, strict=True):
         prompt = record["messages"][:-1]
-        assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]
+        assert [m["role"] for m in prompt] == ["system", "user"]
         assert [m["content"] for m in prompt[1:]] == [m.content for m in messages[1:]]
         assert prompt[0]["content"].startswith(messages[0].content + "\n\n")
         assert parse_record(record).completion == record["messages"][-1]["content"]
