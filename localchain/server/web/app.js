@@ -223,13 +223,21 @@
     showBanner("");
     const model = $("model").value;
     const tools = readTools();
+    // Busy at once, before the first await: a second Enter while the conversation is being
+    // created must not send twice, and the page reads as busy until the reply is saved.
+    setBusy(true);
     if (!state.conversation) {
-      const title = text.replace(/\s+/g, " ").slice(0, 40) || "New chat";
-      state.conversation = await json("/app/conversations", {
-        method: "POST", body: JSON.stringify({ title, model, messages: [] }),
-      });
-      sessionStorage.setItem("localchain-conversation", state.conversation.id);
-      await refreshConversations();
+      try {
+        const title = text.replace(/\s+/g, " ").slice(0, 40) || "New chat";
+        state.conversation = await json("/app/conversations", {
+          method: "POST", body: JSON.stringify({ title, model, messages: [] }),
+        });
+        sessionStorage.setItem("localchain-conversation", state.conversation.id);
+        await refreshConversations();
+      } catch (err) {
+        setBusy(false);
+        throw err;
+      }
     }
     const conversation = state.conversation;
     conversation.messages.push({ role: "user", content: text });
@@ -250,7 +258,6 @@
     };
     if (tools) body.tools = tools;
     state.controller = new AbortController();
-    setBusy(true);
     const calls = [];
     try {
       const response = await call("/v1/chat/completions", {
@@ -334,7 +341,7 @@
     $("composer").onsubmit = (event) => {
       event.preventDefault();
       const text = $("input").value.trim();
-      if (!text || state.controller) return;
+      if (!text || state.controller || document.body.dataset.busy === "1") return;
       $("input").value = "";
       send(text).catch(() => {});
     };

@@ -93,7 +93,9 @@ def test_topics_and_tasks_are_covered(train):
 def test_records_are_what_palchain_sends_and_expects(train):
     for problem in train[:: len(train) // 12]:
         record = problem.record()
-        expected = render_tool_messages(build_messages(problem.task, problem.question, few_shot=False))
+        expected = render_tool_messages(
+            build_messages(problem.task, problem.question, few_shot=False)
+        )
         assert record["messages"][:-1] == expected
         reply = record["messages"][-1]
         assert reply["role"] == "assistant" and reply["content"] == render_reply(problem.code)
