@@ -25,7 +25,15 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, computed_field
 
 from localchain.chains.pal import Answer, PALChain, answers_match
-from localchain.eval.tasks import Echo, Items, format_table, load_items, model_label, write_report
+from localchain.eval.tasks import (
+    Echo,
+    Items,
+    format_table,
+    load_items,
+    map_items,
+    model_label,
+    write_report,
+)
 
 DEFAULT_PROBLEMS = "pal_problems.json"
 """The packaged problem set, in ``localchain/eval/data``."""
@@ -113,6 +121,7 @@ def evaluate_pal(
     *,
     limit: int | None = None,
     echo: Echo | None = None,
+    concurrency: int = 1,
 ) -> PALReport:
     """Run the chain on every problem and measure accuracy.
 
@@ -121,6 +130,7 @@ def evaluate_pal(
         problems: A JSON file of problems, the problems themselves, or None for the packaged set.
         limit: Only the first ``limit`` problems.
         echo: Called with one line per problem as it finishes.
+        concurrency: Problems run at once (one model, batched by its scheduler).
 
     Returns:
         The typed report; ``report.table()`` prints it.
@@ -138,7 +148,9 @@ def evaluate_pal(
     label = model_label(chain.model, chain.chain_model().adapter)
     if chain.samples > 1:
         label += f" (self-consistency, {chain.samples} samples)"
-    return _score(ask, problems, label, task=chain.task, limit=limit, echo=echo)
+    return _score(
+        ask, problems, label, task=chain.task, limit=limit, echo=echo, concurrency=concurrency
+    )
 
 
 def build_direct_messages(question: str) -> list[BaseMessage]:
@@ -170,6 +182,7 @@ def evaluate_direct(
     *,
     limit: int | None = None,
     echo: Echo | None = None,
+    concurrency: int = 1,
 ) -> PALReport:
     """Direct answering without code: the baseline PAL is measured against.
 
@@ -181,6 +194,7 @@ def evaluate_direct(
         problems: A JSON file of problems, the problems, or None for the packaged set.
         limit: Only the first ``limit`` problems.
         echo: Called with one line per problem as it finishes.
+        concurrency: Problems run at once.
 
     Raises:
         ConfigError: The problems file is missing or malformed.
@@ -192,7 +206,9 @@ def evaluate_direct(
         return parse_direct_answer(text, problem.get("task", "math")), 1, None
 
     label = f"{model_label(model)} (direct)"
-    return _score(ask, problems, label, task="math", limit=limit, echo=echo)
+    return _score(
+        ask, problems, label, task="math", limit=limit, echo=echo, concurrency=concurrency
+    )
 
 
 def _score(
@@ -203,13 +219,14 @@ def _score(
     task: str,
     limit: int | None,
     echo: Echo | None,
+    concurrency: int = 1,
 ) -> PALReport:
     """Score ``ask(problem) -> (answer, attempts, error)``; ``task`` for problems without one."""
     items, data = load_items(problems, default=DEFAULT_PROBLEMS, required=("question", "answer"))
     items = items[:limit] if limit is not None else items
     started = time.monotonic()
-    results = []
-    for index, problem in enumerate(items, 1):
+
+    def one(index: int, problem: dict[str, Any]) -> PALItemResult:
         t0 = time.monotonic()
         answer, attempts, error_type = ask(problem)
         ok = answer is not None
@@ -225,7 +242,6 @@ def _score(
             error_type=error_type,
             seconds=round(time.monotonic() - t0, 3),
         )
-        results.append(item)
         if echo is not None:
             mark = "correct" if item.correct else "wrong"
             echo(
@@ -233,6 +249,9 @@ def _score(
                 f"expected={item.expected!r} attempts={item.attempts} "
                 f"error={item.error_type} ({item.seconds:.1f} s)"
             )
+        return item
+
+    results = map_items(one, items, concurrency=concurrency)
     return PALReport(
         model=label, data=data, seconds=round(time.monotonic() - started, 3), results=results
     )

@@ -22,7 +22,15 @@ from langchain_core.exceptions import OutputParserException
 from pydantic import BaseModel, Field, computed_field
 
 from localchain.chains.triples import Triple, TripleExtractionChain, score_triples
-from localchain.eval.tasks import Echo, Items, format_table, load_items, model_label, write_report
+from localchain.eval.tasks import (
+    Echo,
+    Items,
+    format_table,
+    load_items,
+    map_items,
+    model_label,
+    write_report,
+)
 
 DEFAULT_GOLD = "triples_gold.json"
 """The packaged gold set, in ``localchain/eval/data``."""
@@ -120,6 +128,7 @@ def evaluate_triples(
     *,
     limit: int | None = None,
     echo: Echo | None = None,
+    concurrency: int = 1,
 ) -> TriplesReport:
     """Extract triples from every text and score them against the gold ones.
 
@@ -128,6 +137,7 @@ def evaluate_triples(
         items: A JSON gold file, the items themselves, or None for the packaged set.
         limit: Only the first ``limit`` texts.
         echo: Called with each text's triples as it finishes.
+        concurrency: Texts run at once (one model, batched by its scheduler).
 
     Returns:
         The typed report; ``report.table()`` prints it.
@@ -138,8 +148,8 @@ def evaluate_triples(
     gold_items, label = load_items(items, default=DEFAULT_GOLD, required=("text", "triples"))
     gold_items = gold_items[:limit] if limit is not None else gold_items
     started = time.monotonic()
-    results = []
-    for item in gold_items:
+
+    def one(_: int, item: dict[str, Any]) -> TriplesItemResult:
         t0 = time.monotonic()
         error = None
         try:
@@ -154,13 +164,14 @@ def evaluate_triples(
             error=error,
             seconds=round(time.monotonic() - t0, 3),
         )
-        results.append(result)
         if echo is not None:
-            echo(f"[{result.id}] {result.strict.summary()} ({result.seconds:.0f} s)")
-            for triple in predicted:
-                echo(f"    {triple.subject} | {triple.relation} | {triple.object}")
-            if error:
-                echo(f"    failed: {error}")
+            lines = [f"[{result.id}] {result.strict.summary()} ({result.seconds:.0f} s)"]
+            lines += [f"    {t.subject} | {t.relation} | {t.object}" for t in predicted]
+            lines += [f"    failed: {error}"] if error else []
+            echo("\n".join(lines))  # one call: lines of concurrent items do not interleave
+        return result
+
+    results = map_items(one, gold_items, concurrency=concurrency)
     return TriplesReport(
         model=model_label(chain.model, chain.chain_model().adapter),
         data=label,

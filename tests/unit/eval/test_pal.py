@@ -71,3 +71,19 @@ def test_bad_problem_sets_are_clear(tmp_path):
         evaluate_pal(_chain(), bad)
     with pytest.raises(ConfigError, match="item 0 lacks 'answer'"):
         evaluate_pal(_chain(), [{"question": "x"}])
+
+
+def test_concurrent_items_keep_their_order_and_scores():
+    import threading
+
+    seen = set()
+
+    def reply(messages, options):
+        seen.add(threading.current_thread().name)
+        return {"one": "1", "two": "3", "date": "'01/01/2020'"}[messages[-1].content.split()[-1]]
+
+    chain = PALChain.from_model(FakeChatModel(fn=reply))
+    report = evaluate_pal(chain, PROBLEMS * 4, concurrency=4)
+    assert [r.question for r in report.results] == [p["question"] for p in PROBLEMS * 4]
+    assert [r.correct for r in report.results] == [True, False, True] * 4
+    assert all(name.startswith("eval") for name in seen) and len(seen) > 1

@@ -39,7 +39,7 @@ def test_micro_averages_strict_and_pairs(tmp_path):
     assert (report.strict.tp, report.strict.predicted, report.strict.gold) == (1, 2, 2)
     assert report.strict.precision == 0.5 and report.strict.recall == 0.5
     assert report.pairs.tp == 1 and report.results[1].predicted == []
-    assert "    Marie Curie | won | Nobel Prize" in lines
+    assert "    Marie Curie | won | Nobel Prize" in "\n".join(lines).splitlines()
     table = report.table().splitlines()
     assert table[0].split() == ["MATCH", "TP", "PREDICTED", "GOLD", "PRECISION", "RECALL", "F1"]
     assert table[1].split() == ["strict", "1", "2", "2", "0.50", "0.50", "0.50"]
@@ -82,3 +82,19 @@ def test_chain_module_is_no_longer_a_script(name):
     import localchain.chains.triples as module
 
     assert not hasattr(module, name)
+
+
+def test_concurrent_texts_keep_their_order():
+    from localchain.chains.triples import TripleExtractionChain
+    from localchain.eval.triples import evaluate_triples
+
+    def reply(messages, options):
+        name = messages[-1].content.split()[-1].rstrip(".")
+        triple = {"subject": name, "relation": "born in", "object": "Paris"}
+        return json.dumps({"triples": [triple]})
+
+    items = [{"text": f"X is {n}.", "triples": [[n, "born_in", "Paris"]]} for n in "ABCDEF"]
+    chain = TripleExtractionChain.from_model(FakeChatModel(fn=reply), facts_first=False)
+    report = evaluate_triples(chain, items, concurrency=3)
+    assert [r.predicted[0].subject for r in report.results] == list("ABCDEF")
+    assert report.strict.f1 == 1.0
