@@ -53,5 +53,5 @@ def test_evaluate_pal_reports_on_the_packaged_problems(smollm):
     chain = PALChain.from_model(smollm, max_repairs=0, limits=SandboxLimits(timeout_s=5))
     report = evaluate_pal(chain, limit=2)
     assert report.n == 2 and 0 <= report.correct <= report.ran <= 2
-    assert report.model == "smollm2-135m-instruct"
+    assert report.model == "smollm2-135m-instruct + pal-smollm2"  # the shipped task adapter
     assert report.table().splitlines()[-2].startswith("all")
