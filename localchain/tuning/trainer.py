@@ -345,9 +345,19 @@ def _score(
     )
 
 
+def _portable(path: str | os.PathLike[str]) -> str:
+    """A data file's path as recorded in the metadata: relative to the working directory when
+    it lies below it (so an adapter shipped in a repo names its data the same on every clone)."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
 def _data_info(config: TuneConfig, train: list[Example], val: list[Example]) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "train_file": str(Path(config.data).resolve()),
+        "train_file": _portable(config.data),
         "train_sha256": file_sha256(config.data),
         "train_examples": len(train),
         "val_examples": len(val),
@@ -355,7 +365,7 @@ def _data_info(config: TuneConfig, train: list[Example], val: list[Example]) -> 
         "template": config.template,
     }
     if config.val_data is not None:
-        info["val_file"] = str(Path(config.val_data).resolve())
+        info["val_file"] = _portable(config.val_data)
         info["val_sha256"] = file_sha256(config.val_data)
     return info
 
