@@ -268,8 +268,7 @@ class CalculatorInput(BaseModel):
     """Arguments of the calculator tool."""
 
     expression: str = Field(
-        description="A math expression, e.g. '17 * 23', 'sqrt(2) * 10' or '15% of 80'.",
-        max_length=MAX_EXPRESSION_CHARS,
+        description="A math expression, e.g. '17 * 23', 'sqrt(2) * 10' or '15% of 80'."
     )
 
 
