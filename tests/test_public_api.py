@@ -30,12 +30,14 @@ EXPECTED_MODELS = [
     "MODELS",
     "ModelSpec",
     "StreamEvent",
+    "adapter_metadata",
     "clear_model_cache",
     "find_adapter",
     "list_adapters",
     "load_model",
     "register_adapter",
     "resolve_model",
+    "shipped_adapters",
 ]
 
 EXPECTED_TOOLS = [

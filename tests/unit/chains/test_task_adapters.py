@@ -24,6 +24,8 @@ def shipped(tmp_path, monkeypatch, tiny_decoder_path):
     meta = {"name": PAL_ADAPTER, "base": str(tiny_decoder_path)}
     (folder / "localchain_adapter.json").write_text(json.dumps(meta))
     monkeypatch.setattr(adapters_module, "SHIPPED_ADAPTERS_DIR", root)
+    # An empty cache: a name registered by an earlier `localchain tune` must not answer first.
+    monkeypatch.setenv("LOCALCHAIN_HOME", str(tmp_path / "home"))
     return folder
 
 
