@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench \
 	clean demo-tune pal-data pal-adapter pal-report triples-data triples-adapter triples-report \
-	tool-calls-data
+	tool-calls-data tool-calls-adapter
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,8 @@ TASK_BASE := smollm2-135m-instruct
 PAL_DIR := build/pal
 PAL_ADAPTER := localchain/adapters/pal-smollm2
 TRIPLES_DIR := build/triples
+TOOL_CALLS_DIR := build/tool_calls
+TOOL_CALLS_ADAPTER := localchain/adapters/tool-calls-smollm2
 TRIPLES_ADAPTER := localchain/adapters/triples-smollm2
 TUNE_ARGS ?=
 EVAL_ARGS ?=
@@ -144,3 +146,11 @@ triples-report: $(STAMP)
 # build/tool_calls/{train,val,test}.jsonl; generated, never from an evaluation set.
 tool-calls-data: $(STAMP)
 	$(BIN)/python examples/tool_calls/make_data.py
+
+$(TOOL_CALLS_DIR)/train.jsonl: examples/tool_calls/make_data.py | $(STAMP)
+	$(MAKE) tool-calls-data
+
+tool-calls-adapter: $(STAMP) $(TOOL_CALLS_DIR)/train.jsonl
+	nice -n 5 $(LC) tune --base $(TASK_BASE) --data $(TOOL_CALLS_DIR)/train.jsonl \
+		--config examples/tool_calls/tune.json --output $(TOOL_CALLS_ADAPTER) \
+		$(call resume_or_overwrite,$(TOOL_CALLS_ADAPTER)) $(TUNE_ARGS)

@@ -663,6 +663,284 @@ HELD_OUT_TOOLS: list[Tool] = [
          _package, "track packages"),
 ]  # fmt: skip
 
+# -- generated tools: many schemas of one shape, so the model learns to read a schema --------
+# Each spec gives a function name, its description, request phrasings ({params} is replaced by
+# the spoken arguments) and its parameters; a parameter is (name, type, description, spoken
+# form, training values, held-out values); one marked optional is left out of some requests
+# (and then out of the call: a value the user did not give is not invented).
+
+
+@dataclass
+class Param:
+    """A parameter of a generated tool."""
+
+    name: str
+    type: str
+    description: str
+    spoken: str
+    values: tuple[list[Any], list[Any]]
+    optional: bool = False
+
+
+def P(name: str, kind: str, description: str, spoken: str, train: list[Any],  # noqa: N802
+      heldout: list[Any], *, optional: bool = False) -> Param:  # fmt: skip
+    """A parameter (see ``Param``)."""
+    return Param(name, kind, description, spoken, (train, heldout), optional)
+
+
+def _spoken_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_spoken_value(v) for v in value) + "]"
+    return (
+        num(value) if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+    )
+
+
+def generated_tool(
+    name: str, description: str, requests: tuple[list[str], list[str]], params: list[Param],
+    what: str, capability: str,
+) -> Tool:  # fmt: skip
+    """A tool whose sample fills ``params`` and speaks them in one of ``requests``."""
+
+    def sample(rng: random.Random, p: int) -> Sample:
+        args: dict[str, Any] = {}
+        spoken: list[str] = []
+        for param in params:
+            if param.optional and rng.random() < 0.5:
+                continue
+            value = rng.choice(param.values[p])
+            args[param.name] = value
+            spoken.append(param.spoken.format(v=_spoken_value(value)))
+        text = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + " and " + spoken[-1]
+        value = round(rng.uniform(1, 500), 2)
+        answer = f"The {what} is {num(value)}."
+        return Sample(args, {"params": text}, {"result": value}, answer)
+
+    properties: dict[str, dict[str, Any]] = {}
+    for param in params:
+        prop: dict[str, Any] = {"type": param.type, "description": param.description}
+        if param.type == "array":
+            prop["items"] = {"type": "number"}
+        properties[param.name] = prop
+    required = [p.name for p in params if not p.optional]
+    return Tool(name, description, properties, required, requests, sample, capability)
+
+
+INTS = ([2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30], [7, 9, 11, 14, 18, 40])
+SMALL = ([3, 4, 5, 6, 8, 10, 12], [7, 9, 11, 13])
+FLOATS = ([1.5, 2.5, 3.2, 4.8, 0.5, 9.81, 12.5], [6.4, 7.25, 0.75])
+LISTS = ([[2, 4, 6], [1, 3, 5, 7], [10, 20, 30], [5, 15], [3, 9, 12, 6]],
+         [[8, 16, 24], [2, 7, 11], [4, 4, 9]])  # fmt: skip
+COUNTRIES = (["France", "Japan", "Brazil", "Canada", "India", "Kenya", "Spain", "Mexico"],
+             ["Chile", "Norway", "Egypt", "Vietnam"])  # fmt: skip
+YEARS = ([1990, 2000, 2005, 2010, 2015, 2020], [1995, 2012, 2018])
+GEN = generated_tool
+GENERATED_TOOLS: list[Tool] = [
+    GEN("calculate_rectangle_area", "Calculate the area of a rectangle.",
+        (["Calculate the area of a rectangle with {params}.",
+          "What is the area of a rectangle with {params}?"],
+         ["A rectangle has {params}. Find its area."]),
+        [P("length", "integer", "Length of the rectangle.", "a length of {v}", *INTS),
+         P("width", "integer", "Width of the rectangle.", "a width of {v}", *INTS)],
+        "area", "compute rectangle areas"),
+    GEN("triangle_area", "Compute the area of a triangle from its base and height.",
+        (["Find the area of a triangle with {params}.", "Triangle area for {params}?"],
+         ["How big is a triangle with {params}?"]),
+        [P("base", "integer", "The base of the triangle.", "base {v}", *INTS),
+         P("height", "integer", "The height of the triangle.", "height {v}", *INTS),
+         P("unit", "string", "Unit of measure, e.g. 'cm'.", "in {v}", ["cm", "m", "inches"],
+           ["mm", "feet"], optional=True)],
+        "area", "compute triangle areas"),
+    GEN("get_hypotenuse", "Length of the hypotenuse of a right triangle from its two sides.",
+        (["What is the hypotenuse of a right triangle with {params}?",
+          "Compute the hypotenuse given {params}."],
+         ["Right triangle with {params}: how long is the hypotenuse?"]),
+        [P("side_a", "number", "First side.", "one side {v}", *SMALL),
+         P("side_b", "number", "Second side.", "the other side {v}", *SMALL)],
+        "hypotenuse", "compute hypotenuses"),
+    GEN("sphere_volume", "Calculate the volume of a sphere.",
+        (["What is the volume of a sphere with {params}?",
+          "Compute the volume of a sphere of {params}."],
+         ["A ball has {params}; what volume is that?"]),
+        [P("radius", "number", "Radius of the sphere.", "radius {v}", *FLOATS),
+         P("unit", "string", "Unit of the radius.", "in {v}", ["cm", "m"], ["inches"],
+           optional=True)],
+        "volume", "compute sphere volumes"),
+    GEN("cylinder_volume", "Volume of a cylinder from its radius and height.",
+        (["Calculate the volume of a cylinder with {params}.", "Cylinder volume, {params}?"],
+         ["I have a can with {params}; how much does it hold?"]),
+        [P("radius", "number", "Radius of the base.", "radius {v}", *FLOATS),
+         P("height", "number", "Height of the cylinder.", "height {v}", *INTS)],
+        "volume", "compute cylinder volumes"),
+    GEN("calculate_speed", "Average speed from distance and time.",
+        (["What is the speed of a car that covers {params}?", "Calculate the speed for {params}."],
+         ["A runner does {params}. How fast is that?"]),
+        [P("distance", "number", "Distance travelled in km.", "{v} km", *INTS),
+         P("time", "number", "Time taken in hours.", "in {v} hours", *SMALL)],
+        "speed", "compute speeds"),
+    GEN("kinetic_energy", "Calculate the kinetic energy of a moving object.",
+        (["Find the kinetic energy of an object with {params}.",
+          "What is the kinetic energy for {params}?"],
+         ["Kinetic energy, {params}?"]),
+        [P("mass", "number", "Mass in kg.", "a mass of {v} kg", *INTS),
+         P("velocity", "number", "Velocity in m/s.", "a velocity of {v} m/s", *INTS)],
+        "kinetic energy", "compute kinetic energy"),
+    GEN("calculate_force", "Force from mass and acceleration (Newton's second law).",
+        (["What force is needed to accelerate {params}?", "Calculate the force for {params}."],
+         ["Newton's second law with {params}: what is the force?"]),
+        [P("mass", "number", "Mass in kg.", "a mass of {v} kg", *INTS),
+         P("acceleration", "number", "Acceleration in m/s^2.", "at {v} m/s^2", *FLOATS)],
+        "force", "compute forces"),
+    GEN("calculate_density", "Density of an object from its mass and volume.",
+        (["What is the density of an object with {params}?", "Calculate density given {params}."],
+         ["Find the density: {params}."]),
+        [P("mass", "number", "Mass in kg.", "mass {v} kg", *INTS),
+         P("volume", "number", "Volume in cubic meters.", "volume {v} m^3", *SMALL)],
+        "density", "compute densities"),
+    GEN("loan_monthly_payment", "Monthly payment of a loan.",
+        (["What is the monthly payment on a loan of {params}?",
+          "Calculate the monthly payment for {params}."],
+         ["I borrow {params}; what do I pay each month?"]),
+        [P("principal", "integer", "Loan amount.", "{v} dollars", [5000, 10000, 20000, 150000],
+           [30000, 250000]),
+         P("annual_rate", "number", "Yearly interest rate in percent.", "at {v}% a year",
+           [3.5, 4, 5, 6.5], [4.25, 7]),
+         P("years", "integer", "Length of the loan in years.", "over {v} years", [5, 10, 15, 30],
+           [20, 25])],
+        "monthly payment", "compute loan payments"),
+    GEN("calculate_tip", "Tip for a restaurant bill.",
+        (["How much should I tip on a bill of {params}?", "Calculate the tip for {params}."],
+         ["Work out the tip: {params}."]),
+        [P("bill_amount", "number", "The bill in dollars.", "{v} dollars", [40, 55.5, 80, 120],
+           [64, 99.9]),
+         P("tip_percent", "integer", "Tip in percent.", "{v} percent", [10, 15, 18, 20],
+           [12, 22], optional=True)],
+        "tip", "compute tips"),
+    GEN("discounted_price", "Price after a percentage discount.",
+        (["What does an item cost at {params}?", "Apply a discount: {params}."],
+         ["Sale price for {params}?"]),
+        [P("price", "number", "Original price.", "{v} dollars", [20, 49.99, 80, 150],
+           [35, 240]),
+         P("discount", "integer", "Discount in percent.", "{v}% off", [10, 20, 25, 50],
+           [15, 30])],
+        "discounted price", "compute discounts"),
+    GEN("compute_bmi", "Body mass index from weight and height.",
+        (["Compute the BMI of someone with {params}.", "What is the BMI for {params}?"],
+         ["BMI check: {params}."]),
+        [P("weight_kg", "number", "Weight in kilograms.", "weight {v} kg", [55, 62, 70, 85, 95],
+           [58, 77]),
+         P("height_m", "number", "Height in meters.", "height {v} m", [1.6, 1.7, 1.75, 1.85],
+           [1.65, 1.9])],
+        "BMI", "compute BMI"),
+    GEN("factorial", "Factorial of a non-negative integer.",
+        (["What is the factorial of {params}?", "Compute {params} factorial."],
+         ["Factorial of {params}, please."]),
+        [P("n", "integer", "The number.", "{v}", *SMALL)],
+        "factorial", "compute factorials"),
+    GEN("greatest_common_divisor", "Greatest common divisor of two integers.",
+        (["Find the greatest common divisor of {params}.", "What is the GCD of {params}?"],
+         ["Largest number dividing both {params}?"]),
+        [P("a", "integer", "First number.", "{v}", [12, 18, 24, 36, 48], [27, 45]),
+         P("b", "integer", "Second number.", "{v}", [8, 30, 42, 60], [21, 81])],
+        "greatest common divisor", "compute divisors"),
+    GEN("power", "Raise a number to a power.",
+        (["What is {params}?", "Compute the power: {params}."], ["Calculate {params}."]),
+        [P("base", "number", "The base.", "{v}", [2, 3, 5, 10], [4, 7]),
+         P("exponent", "integer", "The exponent.", "to the power of {v}", [2, 3, 4, 8], [5, 6])],
+        "result", "compute powers"),
+    GEN("mean_of_numbers", "Average of a list of numbers.",
+        (["What is the average of {params}?", "Compute the mean of {params}."],
+         ["Mean value of {params}?"]),
+        [P("numbers", "array", "The numbers.", "{v}", *LISTS)],
+        "average", "compute averages"),
+    GEN("standard_deviation", "Standard deviation of a list of numbers.",
+        (["Calculate the standard deviation of {params}.", "Std dev of {params}?"],
+         ["How spread out are {params}?"]),
+        [P("numbers", "array", "The data values.", "{v}", *LISTS)],
+        "standard deviation", "compute standard deviations"),
+    GEN("get_population", "Population of a country in a given year.",
+        (["What was the population of {params}?", "Population of {params}?"],
+         ["How many people lived in {params}?"]),
+        [P("country", "string", "Country name.", "{v}", *COUNTRIES),
+         P("year", "integer", "The year.", "in {v}", *YEARS, optional=True)],
+        "population", "look up populations"),
+    GEN("city_distance", "Driving distance between two cities.",
+        (["How far is it from {params}?", "Get the distance between {params}."],
+         ["Distance from {params}, please."]),
+        [P("origin", "string", "Starting city.", "{v}", *CITIES),
+         P("destination", "string", "Destination city.", "to {v}", CITIES[0][::-1],
+           CITIES[1][::-1]),
+         P("unit", "string", "Unit, 'km' or 'miles'.", "in {v}", ["km", "miles"], ["miles"],
+           optional=True)],
+        "distance", "measure distances"),
+    GEN("get_time_zone", "Time zone of a city.",
+        (["What time zone is {params} in?", "Time zone of {params}?"],
+         ["Which time zone does {params} use?"]),
+        [P("city", "string", "City name.", "{v}", *CITIES)],
+        "UTC offset", "look up time zones"),
+    GEN("find_movie", "Find a movie by its title and year.",
+        (["Find the movie {params}.", "Look up the film {params}."],
+         ["Info on the movie {params}?"]),
+        [P("title", "string", "Movie title.", "'{v}'", ["Blue Harbor", "Night Train", "Iron Sky",
+           "The Long Summer"], ["Paper Moon Rising", "Cold River"]),
+         P("year", "integer", "Release year.", "from {v}", *YEARS, optional=True)],
+        "rating", "find movies"),
+    GEN("nutrition_facts", "Calories and nutrients of a food.",
+        (["How many calories are in {params}?", "Nutrition facts for {params}."],
+         ["What's the calorie count of {params}?"]),
+        [P("food", "string", "The food.", "{v}", ["an apple", "a banana", "rice", "oatmeal",
+           "an egg"], ["a pear", "yogurt"]),
+         P("grams", "integer", "Portion in grams.", "{v} grams of it", [50, 100, 150, 200],
+           [120, 250], optional=True)],
+        "calorie count", "look up nutrition"),
+    GEN("convert_temperature", "Convert a temperature between celsius, fahrenheit and kelvin.",
+        (["Convert {params}.", "What is {params}?"], ["Temperature conversion: {params}."]),
+        [P("value", "number", "The temperature.", "{v} degrees", [0, 25, 37, 100, -10], [18, 60]),
+         P("from_scale", "string", "Scale of the value.", "{v}", ["celsius", "fahrenheit"],
+           ["kelvin"]),
+         P("to_scale", "string", "Scale to convert to.", "to {v}", ["fahrenheit", "kelvin"],
+           ["celsius"])],
+        "temperature", "convert temperatures"),
+    GEN("get_elevation", "Elevation of a mountain or place in meters.",
+        (["How high is {params}?", "Elevation of {params}?"], ["What's the altitude of {params}?"]),
+        [P("place", "string", "Name of the place.", "{v}", ["Mont Blanc", "Mount Fuji",
+           "Table Mountain", "Ben Nevis"], ["Kilimanjaro", "Mount Cook"])],
+        "elevation", "look up elevations"),
+    GEN("book_search", "Search books by author and optional genre.",
+        (["Find books by {params}.", "Search for books written by {params}."],
+         ["Any books from {params}?"]),
+        [P("author", "string", "Author's name.", "{v}", ["Jane Austen", "Mark Twain",
+           "Agatha Christie", "Leo Tolstoy"], ["Toni Morrison", "Jules Verne"]),
+         P("genre", "string", "Genre filter.", "in {v}", ["mystery", "fiction", "history"],
+           ["poetry"], optional=True)],
+        "number of books", "search books"),
+]  # fmt: skip
+HELD_OUT_GENERATED: list[Tool] = [
+    GEN("circle_circumference", "Circumference of a circle from its radius.",
+        (["What is the circumference of a circle with {params}?"],
+         ["Perimeter of a circle of {params}?"]),
+        [P("radius", "number", "Radius.", "radius {v}", *FLOATS)], "circumference",
+        "compute circumferences"),
+    GEN("least_common_multiple", "Least common multiple of two integers.",
+        (["Find the least common multiple of {params}."], ["LCM of {params}?"]),
+        [P("a", "integer", "First number.", "{v}", [4, 6, 8], [9, 10]),
+         P("b", "integer", "Second number.", "{v}", [10, 14], [15, 12])],
+        "least common multiple", "compute multiples"),
+    GEN("simple_interest", "Simple interest on a principal.",
+        (["Calculate the simple interest on {params}."], ["Interest earned on {params}?"]),
+        [P("principal", "number", "Principal amount.", "{v} dollars", [1000, 2000], [5000, 800]),
+         P("rate", "number", "Yearly rate in percent.", "at {v}%", [3, 5], [4, 6]),
+         P("time", "integer", "Years.", "for {v} years", [2, 3], [4, 7])],
+        "interest", "compute interest"),
+    GEN("get_capital", "Capital city of a country.",
+        (["What is the capital of {params}?"], ["Capital city of {params}?"]),
+        [P("country", "string", "Country name.", "{v}", *COUNTRIES)], "capital code",
+        "look up capitals"),
+]  # fmt: skip
+
+TRAINING_TOOLS = TOOLS + GENERATED_TOOLS
+ALL_HELD_OUT = HELD_OUT_TOOLS + HELD_OUT_GENERATED
+
 # Small talk and general questions no tool is for, with the answers to learn.
 CHAT = (
     [("Hi!", "Hello! How can I help you today?"),
@@ -773,7 +1051,7 @@ def make_record(
         else:
             completion = render_reply([call])
     schemas = [t.schema() for t in tools]
-    system = tools_system_prompt(schemas, "auto")
+    system = tools_system_prompt(schemas, "auto", parallel_tool_calls=True)
     if rng.random() < 0.3:  # a caller's own system message comes first, as ChatLocal merges it
         system = rng.choice(USER_SYSTEMS) + "\n\n" + system
     messages = render_tool_messages([SystemMessage(system), *history])
@@ -812,9 +1090,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     splits = {
-        "train": make_split(rng, args.train, TOOLS, slots=0, heldout_share=0.0),
-        "val": make_split(rng, args.val, TOOLS, slots=1, heldout_share=0.0),
-        "test": make_split(rng, args.test, TOOLS + HELD_OUT_TOOLS, slots=1, heldout_share=0.5),
+        "train": make_split(rng, args.train, TRAINING_TOOLS, slots=0, heldout_share=0.0),
+        "val": make_split(rng, args.val, TRAINING_TOOLS, slots=1, heldout_share=0.0),
+        "test": make_split(
+            rng, args.test, TRAINING_TOOLS + ALL_HELD_OUT, slots=1, heldout_share=0.5
+        ),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     for name, records in splits.items():

@@ -114,6 +114,11 @@ class TuneConfig(BaseModel):
     batch_size: int = Field(4, ge=1, description="Examples per device per step.")
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
+    group_by_length: bool = Field(
+        False,
+        description="Batch records of similar length together (less padding, faster steps on "
+        "records of mixed length; the order is still shuffled between groups).",
+    )
     precision: Precision = Field(
         "auto", description="auto: bf16 (or fp16) on CUDA, fp32 on CPU; fp16 needs CUDA."
     )

@@ -90,6 +90,7 @@ def build_trainer(
         fp16=fp16,
         use_cpu=device.type == "cpu",
         activation_checkpointing=config.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         report_to="none",
         disable_tqdm=not config.progress,
         remove_unused_columns=False,

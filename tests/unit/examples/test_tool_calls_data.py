@@ -52,7 +52,9 @@ def test_every_assistant_turn_parses_as_chatlocal_parses_replies(splits, split):
         messages = record["messages"]
         # The system prompt is the one ChatLocal.bind_tools(tools, tool_choice="auto") adds.
         assert messages[0]["role"] == "system"
-        assert messages[0]["content"].endswith(tools_system_prompt(tools, "auto"))
+        assert messages[0]["content"].endswith(
+            tools_system_prompt(tools, "auto", parallel_tool_calls=True)
+        )
         for turn in messages[1:-1]:
             if turn["role"] == "assistant":  # earlier calls, one JSON object per line
                 for line in turn["content"].splitlines():
@@ -67,7 +69,9 @@ def test_every_assistant_turn_parses_as_chatlocal_parses_replies(splits, split):
             assert calls == [] and content.strip()
         # Each call (or the text answer) matches the schema the grammar enforces, with the
         # arguments in the schema's property order.
-        validator = jsonschema.Draft202012Validator(tool_call_schema(tools, "auto"))
+        validator = jsonschema.Draft202012Validator(
+            tool_call_schema(tools, "auto", parallel_tool_calls=True)
+        )
         data = json.loads(completion)
         for item in data if isinstance(data, list) else [data]:
             validator.validate(item)
@@ -88,7 +92,7 @@ def test_tool_results_are_rendered_as_chatlocal_renders_them(splits):
 
 
 def test_held_out_tools_appear_only_in_the_test_split(make_data, splits):
-    held_out = {t.name for t in make_data.HELD_OUT_TOOLS}
+    held_out = {t.name for t in make_data.ALL_HELD_OUT}
 
     def used(split):
         return {
