@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseLanguageModel
 
-from localchain.errors import ConfigError, LocalchainError
+from localchain.errors import ConfigError
 
 AUTO = "auto"
 """Use the chain's shipped task adapter where it fits the model."""
@@ -71,14 +71,9 @@ def pick_task_adapter(model: BaseLanguageModel, setting: str | None, default: st
 
 def _int8_on_cpu(model: Any) -> bool:
     """CPU int8 swaps in linear layers that peft cannot wrap yet: no automatic LoRA there."""
-    if model.quantization != "int8":
-        return False
-    from localchain.models.loading import resolve_device
+    from localchain.models.adapters import lora_runs_on
 
-    try:
-        return resolve_device(model.device).type == "cpu"
-    except LocalchainError:
-        return False
+    return not lora_runs_on(model.quantization, model.device)
 
 
 def shipped_adapter_fits(model: Any, name: str) -> bool:
@@ -87,19 +82,9 @@ def shipped_adapter_fits(model: Any, name: str) -> bool:
     The base is recognised by its identity: the registry name the adapter's metadata records
     against the name ``model.model`` resolves to (a path to the same files counts too).
     """
-    from localchain.models.adapters import adapter_metadata, shipped_adapters
-    from localchain.models.registry import resolve_model
+    from localchain.models.adapters import shipped_adapter_fits as fits
 
-    path = shipped_adapters().get(name)
-    if path is None:
-        return False
-    try:
-        meta = adapter_metadata(path)
-        resolved = resolve_model(model.model)
-        wanted = resolve_model(meta.get("base_resolved") or meta.get("base") or "")
-    except LocalchainError:
-        return False
-    return (resolved.path, resolved.gguf_file) == (wanted.path, wanted.gguf_file)
+    return fits(model.model, name)
 
 
 def _with_adapter(model: Any, adapter: str) -> Any:

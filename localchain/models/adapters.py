@@ -42,10 +42,13 @@ _LORA_KEY_RE = re.compile(
 )
 _REGISTRY_LOCK = threading.Lock()
 BASE_ADAPTER = "__base__"
+"""The adapter name peft uses for "no adapter" rows in a mixed batch."""
 SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parents[1] / "adapters"
 """Task adapters that ship inside the package (``localchain/adapters/<name>/``)."""
+TOOL_CALLS_ADAPTER = "tool-calls-smollm2"
+"""The shipped tool-calling adapter (``ChatLocal(tool_adapter="auto")`` uses it)."""
 METADATA_FILE = "localchain_adapter.json"
-"""The adapter name peft uses for "no adapter" rows in a mixed batch."""
+"""What ``localchain tune`` records about an adapter, beside its weights."""
 
 
 class AdapterManager:
@@ -383,6 +386,48 @@ def shipped_adapters() -> dict[str, Path]:
     }
 
 
+def shipped_adapter_fits(model: str, name: str) -> bool:
+    """Whether the shipped adapter ``name`` was trained on the base model ``model``.
+
+    The base is recognised by its identity: the registry name the adapter's metadata records
+    against the name ``model`` resolves to (a path to the same files counts too).
+
+    Args:
+        model: A model name or path, as ``ChatLocal(model=...)`` takes it.
+        name: A shipped adapter's name (``shipped_adapters()``).
+    """
+    from localchain.errors import LocalchainError
+    from localchain.models.registry import resolve_model
+
+    path = shipped_adapters().get(name)
+    if path is None:
+        return False
+    try:
+        meta = adapter_metadata(path)
+        resolved = resolve_model(model)
+        wanted = resolve_model(meta.get("base_resolved") or meta.get("base") or "")
+    except LocalchainError:
+        return False
+    return (resolved.path, resolved.gguf_file) == (wanted.path, wanted.gguf_file)
+
+
+def lora_runs_on(quantization: str | None, device: str) -> bool:
+    """Whether LoRA adapters can be applied to a model loaded with these settings.
+
+    CPU int8 swaps in linear layers that peft cannot wrap yet, so adapters are not applied
+    there automatically (GPU int8 through bitsandbytes takes them).
+    """
+    from localchain.errors import LocalchainError
+    from localchain.models.loading import resolve_device
+
+    if quantization != "int8":
+        return True
+    try:
+        return resolve_device(device).type != "cpu"
+    except LocalchainError:
+        return True
+
+
 def adapter_metadata(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``localchain tune`` recorded about an adapter (``localchain_adapter.json``).
 
@@ -635,9 +680,12 @@ def _strip_adapter_layers(model: Any, name: str | None) -> None:
 __all__ = [
     "METADATA_FILE",
     "SHIPPED_ADAPTERS_DIR",
+    "TOOL_CALLS_ADAPTER",
     "AdapterManager",
     "adapter_metadata",
     "find_adapter",
+    "lora_runs_on",
+    "shipped_adapter_fits",
     "list_adapters",
     "register_adapter",
     "shipped_adapters",

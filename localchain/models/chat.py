@@ -28,9 +28,10 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, Runn
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from localchain.errors import ConfigError, ContextLengthError
+from localchain.models.adapters import TOOL_CALLS_ADAPTER, lora_runs_on, shipped_adapter_fits
 from localchain.models.generation import Completion
 from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 from localchain.models.settings import ENGINES
@@ -101,15 +102,44 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
 
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
+    tool_adapter: str | None = None
+    """LoRA adapter for calls that have tools bound (``bind_tools``, an agent's steps) when
+    neither the model nor the call names an adapter. ``"auto"``: the shipped tool-calling
+    adapter (``tool-calls-smollm2``) when the model is the base it was trained on (the
+    embedded SmolLM2-135M-Instruct, transformers engine, not CPU int8), else none; a name or
+    directory: that adapter; ``None`` (the default): the plain model. Plain chat and
+    ``with_structured_output`` never use it."""
+
+    _tool_adapter_choice: tuple[tuple[str, ...], str | None] | None = PrivateAttr(default=None)
+    """The "auto" choice, for the settings it was made for (a copy may change them)."""
+
     @property
     def _llm_type(self) -> str:
         return "localchain-chat"
+
+    def adapter_for_tools(self) -> str | None:
+        """The adapter calls with tools bound use when no adapter is named (see
+        ``tool_adapter``)."""
+        if self.tool_adapter is None or self.adapter is not None:
+            return None
+        if self.tool_adapter != "auto":
+            return self.tool_adapter
+        key = (self.model, self.engine, str(self.quantization), self.device)
+        if self._tool_adapter_choice is None or self._tool_adapter_choice[0] != key:
+            fits = (
+                self.engine == "transformers"
+                and lora_runs_on(self.quantization, self.device)
+                and shipped_adapter_fits(self.model, TOOL_CALLS_ADAPTER)
+            )
+            self._tool_adapter_choice = (key, TOOL_CALLS_ADAPTER if fits else None)
+        return self._tool_adapter_choice[1]
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "adapter": self.adapter,
+            "tool_adapter": self.tool_adapter,
             "engine": self.engine,
             "quantization": self.quantization,
             "temperature": self.temperature,
@@ -165,6 +195,7 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
         response_format = kwargs.pop("response_format", None)
+        named_adapter = "adapter" in kwargs
         adapter = kwargs.pop("adapter", self.adapter)
         kwargs.pop("ls_structured_output_format", None)
         # with_structured_output marks its requests: its parser reports a bad reply (in
@@ -183,6 +214,8 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             return AIMessage(content=completion.text)
 
         if tools and tool_choice != "none":
+            if not named_adapter and not structured and adapter is None:
+                adapter = self.adapter_for_tools()
             tool_schema = schema = tool_call_schema(
                 tools, tool_choice, parallel_tool_calls=parallel
             )

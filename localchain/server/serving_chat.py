@@ -105,8 +105,12 @@ def prepare_chat(
     parse: Callable[[str], Reply] = lambda text: (text, [])  # noqa: E731
     if tools and choice != "none":
         try:
-            schema = tool_call_schema(tools, choice)
-            rendered = _with_system(rendered, tools_system_prompt(tools, choice))
+            # Several calls in one reply unless the request says otherwise (OpenAI's default).
+            parallel = body.parallel_tool_calls is not False
+            schema = tool_call_schema(tools, choice, parallel_tool_calls=parallel)
+            rendered = _with_system(
+                rendered, tools_system_prompt(tools, choice, parallel_tool_calls=parallel)
+            )
         except ConfigError as err:
             raise APIError(400, str(err), param="tool_choice") from err
 

@@ -421,3 +421,25 @@ def test_streamed_choices_are_keyed_by_index(client):
         )
         assert text == whole["choices"][index]["message"]["content"]
     assert chunks[-1]["usage"] == whole["usage"]
+
+
+def test_parallel_tool_calls_follows_the_request():
+    from types import SimpleNamespace
+
+    from localchain.server.protocol import ChatCompletionRequest
+    from localchain.server.serving_chat import prepare_chat
+
+    # A stand-in state: prepare_chat reads only the tokenizer and the model kind.
+    state = SimpleNamespace(lm=SimpleNamespace(tokenizer=None, kind="seq2seq"))
+    base = {"model": MODEL, "messages": [{"role": "user", "content": "weather?"}]}
+    body = ChatCompletionRequest(**base, tools=[WEATHER], tool_choice="required")
+    prompt, schema, _ = prepare_chat(state, body)
+    # OpenAI's default: several calls may share one reply (a list of calls is allowed).
+    assert any(shape.get("type") == "array" for shape in schema["anyOf"])
+    assert "several tools at once" in prompt
+    one = ChatCompletionRequest(
+        **base, tools=[WEATHER], tool_choice="required", parallel_tool_calls=False
+    )
+    prompt, schema, _ = prepare_chat(state, one)
+    assert "anyOf" not in schema and schema["properties"]["name"]["enum"] == ["get_weather"]
+    assert "several tools at once" not in prompt
