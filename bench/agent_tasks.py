@@ -25,8 +25,10 @@ a task needs with ``--task-tools``) and the same system prompt:
 
 * ``langchain``: ``langchain.agents.create_agent(ChatLocal(...), tools)``, LangChain 1.x's own
   agent loop, stopped after ``--max-steps`` model calls;
-* ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)``; until that
-  exists the row says so and is left out (see ``run_localchain``).
+* ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
+  small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
+  when the steps run out or a call repeats; tool preselection when more than 5 tools are
+  offered).
 
 Printed: per contender the success rate, model calls ("steps") and tool calls per task, seconds
 per task, then the ratio localchain / langchain on the success rate.
@@ -528,7 +530,19 @@ def localchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]
     from langchain_core.messages import HumanMessage
 
     def run(question: str, tools: Sequence[Any]) -> Outcome:
-        agent = create_agent(chat, list(tools), system_prompt=SYSTEM_PROMPT, max_steps=max_steps)
+        # What localchain's agent adds for small models, as its agent scripts use it: the
+        # first step consults a tool (in "auto" mode a 135M model answers from memory), one
+        # call per reply, and a best-effort answer when the steps run out or a call repeats.
+        agent = create_agent(
+            chat,
+            list(tools),
+            system_prompt=SYSTEM_PROMPT,
+            max_steps=max_steps,
+            first_tool_choice="any",
+            parallel_tool_calls=False,
+            on_max_steps="answer",
+            on_repeated_call="answer",
+        )
         start = time.perf_counter()
         try:
             state = agent.invoke({"messages": [HumanMessage(question)]})
@@ -615,6 +629,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workdir", help="where to write the docs and database (default: temp)")
     parser.add_argument("--json", help="write every answer and the scores to this file")
+    parser.add_argument(
+        "--tool-adapter",
+        help="ChatLocal(tool_adapter=...) for every contender: 'auto' (the shipped tool-calling "
+        "adapter) or a path; default none (the plain model)",
+    )
     args = parser.parse_args(argv)
 
     tasks = list(TASKS)
@@ -633,7 +652,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         paths = build_world(Path(args.workdir or scratch))
         tools = build_tools(paths)
-        chat = ChatLocal(model=MODEL, max_new_tokens=args.max_tokens)
+        chat = ChatLocal(
+            model=MODEL, max_new_tokens=args.max_tokens, tool_adapter=args.tool_adapter
+        )
         rows = []
         for name in names:
             try:
@@ -647,7 +668,7 @@ def main(argv: list[str] | None = None) -> None:
     offered = "the tools each task needs" if args.task_tools else "all tools"
     print(  # noqa: T201
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
-        f"max {args.max_steps} steps\n"
+        f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}\n"
     )
     print(table(rows))  # noqa: T201
     if args.json:

@@ -43,8 +43,10 @@ Contenders, all greedy, ``tool_choice="auto"`` in every category (as a user woul
     or text is "no call".
 (b) ``ChatLocal().bind_tools(tools, tool_choice="auto")``: grammar-constrained; every entry of
     ``reply.tool_calls`` is scored (several calls once ``bind_tools`` emits parallel calls).
-(c) (b) with ``ChatLocal(adapter=--adapter)``: a tool-calling LoRA adapter; the row is left out
-    when no ``--adapter`` is given.
+(c) (b) with ``ChatLocal(tool_adapter=--adapter)``: a tool-calling LoRA adapter (``auto``: the
+    shipped ``tool-calls-smollm2``); the row is left out when no ``--adapter`` is given. LoRA
+    needs float32 on this CPU (the CPU int8 layers take no adapter), so leave out
+    ``--quantization`` when (c) runs.
 
 "Unparseable" counts replies that tried to call but could not be read as calls: for (a) a
 ``<tool_call>`` block or a JSON-looking reply that does not parse into calls; for (b)/(c) a
@@ -483,8 +485,9 @@ def run_bound(
     from localchain.models.chat import ChatLocal
     from localchain.models.tool_calling import parse_tool_output
 
+    # (b) is the plain model; (c) gives its adapter to the calls with tools (all of them here).
     chat = ChatLocal(
-        model=MODEL, max_new_tokens=max_tokens, quantization=quantization, adapter=adapter
+        model=MODEL, max_new_tokens=max_tokens, quantization=quantization, tool_adapter=adapter
     )
 
     def run(case: Case) -> Reply:
@@ -606,6 +609,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(categories) - set(CATEGORIES))
     if unknown:
         parser.error(f"unknown categories {unknown}; choose from {', '.join(CATEGORIES)}")
+    if args.adapter and args.quantization == "int8":
+        parser.error("--adapter needs float32 on the CPU (int8 layers take no LoRA): drop int8")
     folder = locate_data(args.data)
     cases = [c for cat in categories for c in load_cases(folder, cat, args.per_category, args.seed)]
     sizes = {cat: sum(c.category == cat for c in cases) for cat in categories}

@@ -396,12 +396,21 @@ class DecodeBatch:
 
     # -- stepping ------------------------------------------------------------------------
 
-    def step(self) -> list[StreamEvent]:
+    def step(
+        self, deliver: Callable[[list[StreamEvent]], None] | None = None
+    ) -> list[StreamEvent]:
         """Choose one token per row, emit text, drop finished rows, run one forward pass.
 
+        Args:
+            deliver: Called with this step's events as soon as the tokens are chosen, before
+                the forward pass that prepares the next step: a streaming client sees each
+                token (a newcomer its first one) one forward pass sooner. The events are then
+                not returned again.
+
         Returns:
-            The text pieces decoded this step (keyed by ``Row.key``); a finished row's last
-            event has ``done=True`` and its :class:`Completion`.
+            The text pieces decoded this step (keyed by ``Row.key``) not handed to
+            ``deliver``; a finished row's last event has ``done=True`` and its
+            :class:`Completion`.
         """
         import torch
 
@@ -431,6 +440,9 @@ class DecodeBatch:
             self.rows = []
             self._clear()
             return events
+        if deliver is not None:
+            deliver(events)
+            events = []
         chosen = torch.tensor(tokens, dtype=torch.long, device=self.lm.device).view(-1, 1)
         with torch.inference_mode():
             if self._prunable and len(keep) < len(self.rows):

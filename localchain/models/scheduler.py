@@ -461,15 +461,23 @@ class Scheduler:
                 for handle in joining:
                     self._work.running[handle.row.key] = handle
         try:
-            events = self._batch.step()
+            # Tokens go out as soon as they are chosen, before the forward pass for the next.
+            events = self._batch.step(self._deliver)
         except Exception as err:  # a failed step fails every row in it, not the scheduler
             with self._cond:
                 failed = list(self._work.running.values())
             self._batch = DecodeBatch(self.lm)
             self._finish(failed, err)
             return
+        self._deliver(events)
         with self._cond:
             self._steps += 1
+
+    def _deliver(self, events: list[StreamEvent]) -> None:
+        """Hand a step's events to their requests; finished requests leave the running set."""
+        if not events:
+            return
+        with self._cond:
             for event in events:
                 receiver = self._work.running.get(event.index)
                 if receiver is None:

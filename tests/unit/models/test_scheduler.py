@@ -230,3 +230,33 @@ def test_one_chatlocal_from_eight_threads_matches_sequential_calls(
     for thread in threads:
         thread.join(timeout=120)
     assert got == expected
+
+
+def test_tokens_are_delivered_before_the_forward_pass_for_the_next(decoder_lm, monkeypatch):
+    from localchain.models.decoding import DecodeBatch, make_row
+
+    forwards = 0
+    original = DecodeBatch._decode
+
+    def counting_decode(self, chosen):
+        nonlocal forwards
+        forwards += 1
+        return original(self, chosen)
+
+    monkeypatch.setattr(DecodeBatch, "_decode", counting_decode)
+    batch = DecodeBatch(decoder_lm)
+    batch.add([make_row(decoder_lm, 0, PROMPTS[0], CONFIG)])
+    seen: list[tuple[int, int]] = []  # (forwards before delivery, events delivered)
+    returned = []
+    while len(batch):
+        returned += batch.step(lambda events: seen.append((forwards, len(events))))
+    # Each step's token goes out before that step's forward pass: the first one right after
+    # the prefill, with no decode forward yet; the last step (the row ends) returns its event.
+    assert [f for f, _ in seen] == list(range(len(seen))) and len(seen) >= 3
+    assert seen[0][1] == 1  # the first token's text, before any decode forward
+    assert len(returned) == 1 and returned[0].done
+    # The scheduler hands tokens out the same way; its text is unchanged.
+    scheduler = Scheduler(decoder_lm)
+    assert scheduler.submit(PROMPTS[0], CONFIG).result().token_ids == _alone(
+        decoder_lm, PROMPTS[0]
+    )
