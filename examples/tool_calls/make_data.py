@@ -49,7 +49,7 @@ from localchain.models.tool_calling import (
 
 SEED = 4321
 OUT = Path(__file__).resolve().parents[2] / "build" / "tool_calls"
-N_TRAIN, N_VAL, N_TEST = 2000, 150, 150
+N_TRAIN, N_VAL, N_TEST = 2000, 60, 150
 KINDS = {"single": 0.2, "choose": 0.25, "parallel": 0.15, "no_call": 0.2, "answer": 0.2}
 USER_SYSTEMS = [
     "You are a helpful assistant.",

@@ -396,9 +396,7 @@ class DecodeBatch:
 
     # -- stepping ------------------------------------------------------------------------
 
-    def step(
-        self, deliver: Callable[[list[StreamEvent]], None] | None = None
-    ) -> list[StreamEvent]:
+    def step(self, deliver: Callable[[list[StreamEvent]], None] | None = None) -> list[StreamEvent]:
         """Choose one token per row, emit text, drop finished rows, run one forward pass.
 
         Args:

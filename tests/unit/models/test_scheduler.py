@@ -257,6 +257,4 @@ def test_tokens_are_delivered_before_the_forward_pass_for_the_next(decoder_lm, m
     assert len(returned) == 1 and returned[0].done
     # The scheduler hands tokens out the same way; its text is unchanged.
     scheduler = Scheduler(decoder_lm)
-    assert scheduler.submit(PROMPTS[0], CONFIG).result().token_ids == _alone(
-        decoder_lm, PROMPTS[0]
-    )
+    assert scheduler.submit(PROMPTS[0], CONFIG).result().token_ids == _alone(decoder_lm, PROMPTS[0])
