@@ -48,6 +48,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -578,22 +579,32 @@ class Row:
 
 
 def run_contender(
-    name: str, runner: Runner, tasks: list[Task], tools: dict[str, Any], task_tools: bool, db: Path
+    name: str,
+    runner: Runner,
+    tasks: list[Task],
+    tools: dict[str, Any],
+    task_tools: bool,
+    db: Path,
+    concurrency: int = 1,
 ) -> Row:
-    """Run every task, printing one line per task."""
+    """Run every task (``concurrency`` at once through the one model), one line per task."""
     row = Row(name)
-    for task in tasks:
+
+    def attempt(task: Task) -> tuple[Task, Outcome, bool, Any]:
         offered = [tools[t] for t in task.tools] if task_tools else list(tools.values())
         expected = task.expected(db) if callable(task.expected) else task.expected
         outcome = runner(task.question, offered)
-        ok = is_right(outcome.answer, expected)
-        row.outcomes.append((task, outcome, ok))
-        print(  # noqa: T201
-            f"  {name:10} {task.id:22} {'ok ' if ok else 'no '} steps={outcome.steps} "
-            f"calls={outcome.tool_calls} {outcome.seconds:5.1f}s expected={expected!r} "
-            f"answer={outcome.answer[:80]!r} called={outcome.called} {outcome.note}",
-            flush=True,
-        )
+        return task, outcome, is_right(outcome.answer, expected), expected
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for task, outcome, ok, expected in pool.map(attempt, tasks):
+            row.outcomes.append((task, outcome, ok))
+            print(  # noqa: T201
+                f"  {name:10} {task.id:22} {'ok ' if ok else 'no '} steps={outcome.steps} "
+                f"calls={outcome.tool_calls} {outcome.seconds:5.1f}s expected={expected!r} "
+                f"answer={outcome.answer[:80]!r} called={outcome.called} {outcome.note}",
+                flush=True,
+            )
     return row
 
 
@@ -630,6 +641,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", help="where to write the docs and database (default: temp)")
     parser.add_argument("--json", help="write every answer and the scores to this file")
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="tasks in flight at once (the model's scheduler batches their calls; s/task is "
+        "then each task's own wall time, longer than alone)",
+    )
+    parser.add_argument(
         "--tool-adapter",
         help="ChatLocal(tool_adapter=...) for every contender: 'auto' (the shipped tool-calling "
         "adapter) or a path; default none (the plain model)",
@@ -662,7 +680,11 @@ def main(argv: list[str] | None = None) -> None:
             except Unavailable as err:
                 print(f"{name}: skipped: {err}", flush=True)  # noqa: T201
                 continue
-            rows.append(run_contender(name, runner, tasks, tools, args.task_tools, paths["db"]))
+            rows.append(
+                run_contender(
+                    name, runner, tasks, tools, args.task_tools, paths["db"], args.concurrency
+                )
+            )
 
     date = datetime.date.today().isoformat()
     offered = "the tools each task needs" if args.task_tools else "all tools"

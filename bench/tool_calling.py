@@ -69,6 +69,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -537,20 +538,33 @@ class Row:
         return statistics.fmean(self.accuracy(c) for c in categories)
 
 
-def evaluate(name: str, run: Callable[[Case], Reply], cases: list[Case]) -> Row:
-    """Run one contender on every case, printing a dot per case."""
+def evaluate(
+    name: str, run: Callable[[Case], Reply], cases: list[Case], concurrency: int = 1
+) -> Row:
+    """Run one contender on every case, printing a mark per case.
+
+    With ``concurrency`` > 1, that many cases are in flight at once through the one model (its
+    scheduler batches them); seconds per case are then the run's wall time over the cases.
+    """
     row = Row(name)
-    for case in cases:
+
+    def attempt(case: Case) -> Reply:
         start = time.perf_counter()
         try:
-            reply = run(case)
+            return run(case)
         except Exception as err:  # a crash on one case is scored as a miss, and shown
             row.crashes += 1
-            reply = Reply([], False, f"crashed: {err!r}", time.perf_counter() - start)
+            return Reply([], False, f"crashed: {err!r}", time.perf_counter() - start)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        replies = list(pool.map(attempt, cases))
+    wall = time.perf_counter() - started
+    for case, reply in zip(cases, replies, strict=True):
         error = check_case(case, reply.calls)
         row.correct.setdefault(case.category, []).append(error is None)
         row.unparseable += reply.unparseable
-        row.seconds.append(reply.seconds)
+        row.seconds.append(reply.seconds if concurrency <= 1 else wall / len(cases))
         row.outputs.append(
             {
                 "id": case.id,
@@ -603,6 +617,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per reply")
     parser.add_argument("--quantization", help="e.g. int8, for every contender alike")
     parser.add_argument("--json", help="write every output and the scores to this file")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="cases in flight at once (batched by the model's scheduler; s/case = wall / cases)",
+    )
     args = parser.parse_args(argv)
 
     categories = [c.strip() for c in args.categories.split(",") if c.strip()]
@@ -625,10 +645,10 @@ def main(argv: list[str] | None = None) -> None:
         contenders.append(
             ("(c) bind_tools auto + adapter", lambda: run_bound(tokens, quant, args.adapter))
         )
-    rows = [evaluate(name, make(), cases) for name, make in contenders]
+    rows = [evaluate(name, make(), cases, args.concurrency) for name, make in contenders]
 
     date = datetime.date.today().isoformat()
-    settings = f"max {tokens} tokens, {quant or 'float32'}"
+    settings = f"max {tokens} tokens, {quant or 'float32'}, {args.concurrency} at once"
     print(f"\nBFCL single-turn AST, {MODEL}, {date}, n={sizes}, seed {args.seed}, {settings}\n")  # noqa: T201
     print(table(rows, categories))  # noqa: T201
     if args.json:
