@@ -50,7 +50,7 @@ from localchain.models.tool_calling import (
 SEED = 4321
 OUT = Path(__file__).resolve().parents[2] / "build" / "tool_calls"
 N_TRAIN, N_VAL, N_TEST = 2000, 60, 150
-KINDS = {"single": 0.2, "choose": 0.25, "parallel": 0.15, "no_call": 0.2, "answer": 0.2}
+KINDS = {"single": 0.15, "choose": 0.2, "parallel": 0.15, "no_call": 0.3, "answer": 0.2}
 USER_SYSTEMS = [
     "You are a helpful assistant.",
     "You are a concise assistant. Keep answers short.",
@@ -997,6 +997,21 @@ def new_id(rng: random.Random) -> str:
     return f"call_{rng.getrandbits(96):024x}"
 
 
+_STOP = {"the", "and", "from", "with", "into", "that", "this", "given", "list", "number", "value"}
+
+
+def _words(tool: Tool) -> set[str]:
+    text = f"{tool.name.replace('_', ' ')} {tool.description}".lower()
+    return {w.strip(".,'()") for w in text.split() if len(w) > 3} - _STOP
+
+
+def related(tool: Tool, pool: list[Tool]) -> list[Tool]:
+    """Tools of ``pool`` that share a content word with ``tool``'s name or description (a
+    request for ``tool`` looks servable by them, and is not: the model must still answer)."""
+    mine = _words(tool)
+    return [other for other in pool if mine & _words(other)]
+
+
 def offered(rng: random.Random, needed: list[Tool], pool: list[Tool], extra: int) -> list[Tool]:
     """``needed`` plus ``extra`` other tools from ``pool``, shuffled."""
     others = [t for t in pool if t not in needed]
@@ -1014,10 +1029,16 @@ def make_record(
         if rng.random() < 0.5:
             question, answer = rng.choice(CHAT[slots])
             tools = offered(rng, [], pool, rng.randint(1, 4))
-        else:  # a request for a tool that is not offered
+        else:  # a request for a tool that is not offered, often beside a related one
             missing = rng.choice(pool)
             question = phrase(rng, missing, missing.sample(rng, slots), heldout_share)
-            tools = offered(rng, [], [t for t in pool if t is not missing], rng.randint(1, 3))
+            others = [t for t in pool if t is not missing]
+            near = related(missing, others)
+            if near and rng.random() < 0.7:  # a near miss: same words, another job
+                tools = offered(rng, rng.sample(near, min(len(near), rng.randint(1, 2))),
+                                others, rng.randint(0, 2))  # fmt: skip
+            else:
+                tools = offered(rng, [], others, rng.randint(1, 3))
             answer = rng.choice(CANNOT).format(capability=missing.capability)
         history.append(HumanMessage(question))
         completion = render_text(answer)
@@ -1064,9 +1085,11 @@ def make_split(
 ) -> list[dict[str, Any]]:
     """``n`` records with kinds in the ``KINDS`` proportions, no duplicate prompts."""
     records, seen = [], set()
-    for kind, share in KINDS.items():
+    targets = {kind: round(n * share) for kind, share in KINDS.items()}
+    targets[max(KINDS, key=KINDS.__getitem__)] += n - sum(targets.values())  # rounding
+    for kind, target in targets.items():
         made = tries = 0
-        while made < round(n * share) and tries < 50 * n:
+        while made < target and tries < 50 * n:
             tries += 1
             record = make_record(rng, kind, pool, slots, heldout_share)
             key = json.dumps(record["messages"][1:])
