@@ -16,6 +16,7 @@ Each node returns plain data, so a checkpointer saves every finished step.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,47 @@ ANSWER_NOW = (
     "Answer the user's question now, in plain text, from the tool results above; do not call "
     "any tool."
 )
+FEEDBACK_PREFIX = "Your last reply "
+"""How the agent's own notes to the model (a reply sent back) begin."""
+RESULT_CHARS = 600
+"""How much of each tool result the answer-only digest keeps."""
+
+
+def answer_from_results(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The history for a call that must answer without tools: tool turns become a digest.
+
+    The calls and results of the current turn (after the last human message) are written out
+    as plain lines (``calculator({"expression": "17*23"}) -> 391``) in one human message that
+    ends with :data:`ANSWER_NOW`, instead of the JSON call turns a small model would otherwise
+    imitate (answering with another call written as text). Earlier turns keep their questions
+    and answers; their tool turns are left out.
+    """
+
+    def feedback(message: BaseMessage) -> bool:
+        return isinstance(message, HumanMessage) and message.text.startswith(FEEDBACK_PREFIX)
+
+    asked = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage) and not feedback(m)]
+    last_human = asked[-1] if asked else -1
+    kept: list[BaseMessage] = []
+    calls: dict[str, str] = {}
+    lines: list[str] = []
+    for i, message in enumerate(messages):
+        if isinstance(message, AIMessage) and message.tool_calls:
+            for call in message.tool_calls:
+                args = json.dumps(call["args"], ensure_ascii=False)
+                calls[call.get("id") or ""] = f"{call['name']}({args})"
+            if message.text.strip() and i > last_human:
+                lines.append(f"Note: {message.text.strip()}")
+        elif isinstance(message, ToolMessage):
+            if i > last_human:
+                name = calls.get(message.tool_call_id, message.name or "tool")
+                result = message.text if hasattr(message, "text") else str(message.content)
+                status = " (error)" if getattr(message, "status", "") == "error" else ""
+                lines.append(f"{name}{status} -> {result[:RESULT_CHARS]}")
+        elif not feedback(message):
+            kept.append(message)
+    digest = "Tool results:\n" + "\n".join(lines) + "\n\n" if lines else ""
+    return [*kept, HumanMessage(digest + ANSWER_NOW)]
 
 
 @dataclass
@@ -178,9 +220,10 @@ class AgentGraph:
         answer_only = bool(state.get("answer_only")) or out_of_steps or not self.s.tools
         names = state.get("active_tools") or [t.name for t in self.s.tools]
         prompt = self.s.system_prompt or default_system_prompt([] if answer_only else names)
-        messages: list[BaseMessage] = [SystemMessage(prompt), *state.get("messages", [])]
+        history = list(state.get("messages", []))
         if answer_only and self.s.tools:
-            messages.append(HumanMessage(ANSWER_NOW))
+            history = answer_from_results(history)
+        messages: list[BaseMessage] = [SystemMessage(prompt), *history]
         if answer_only:
             runnable: Any = self.s.model
         else:
@@ -263,7 +306,7 @@ class AgentGraph:
         it); the transcript keeps it.
         """
         step_no = state.get("run_steps", 0) + 1
-        feedback = f"Your last reply {reason}. Reply again: a short tool call or a short answer."
+        feedback = f"{FEEDBACK_PREFIX}{reason}. Reply again: a short tool call or a short answer."
         step = AgentStep(
             kind="model",
             step=step_no,

@@ -236,6 +236,27 @@ def test_max_steps_best_effort_answer():
     assert "Answer the user's question now" in model.calls[-1].messages[-1].content
 
 
+def test_the_answer_only_call_sees_results_as_text_not_json_calls():
+    replies = [_calls(_call("calculator", f"c{i}", expression=f"{i + 6}*7")) for i in range(2)]
+    model = FakeChatModel(responses=["Hello!", *replies, "It is 49."])
+    agent = create_agent(model, [calculator], max_steps=2, on_max_steps="answer",
+                         checkpointer=True)  # fmt: skip
+    first = agent.invoke("hi")
+    agent.invoke("what is 6*7 and 7*7?", thread_id=first.thread_id)
+    last = model.calls[-1].messages
+    # No call turns or tool messages for a small model to imitate: one digest line per result
+    # of this turn, then the instruction; the earlier turn's question and answer stay.
+    assert not any(isinstance(m, ToolMessage) for m in last)
+    assert not any(isinstance(m, AIMessage) and m.tool_calls for m in last)
+    assert [m.content for m in last[1:3]] == ["hi", "Hello!"]
+    assert last[3].content == "what is 6*7 and 7*7?"
+    digest = last[-1].content
+    assert 'calculator({"expression": "6*7"}) -> 42' in digest
+    assert 'calculator({"expression": "7*7"}) -> 49' in digest
+    assert digest.endswith("Answer the user's question now, in plain text, from the tool "
+                           "results above; do not call any tool.")  # fmt: skip
+
+
 def test_tool_errors_go_back_once_then_the_model_must_answer():
     bad = [_calls(_call("calculator", f"c{i}", expresion="1+1")) for i in range(2)]
     model = FakeChatModel(responses=[*bad, "I could not compute it."])
