@@ -349,11 +349,16 @@ class AgentGraph:
     def _unreadable(
         self, state: AgentState, err: OutputParserException, began: float
     ) -> dict[str, Any]:
-        if not self._can_retry(state):
-            raise err
         reason = f"could not be read ({err})"
         seconds = time.perf_counter() - began
-        return self._send_back(state, str(err.llm_output or ""), reason, seconds, (0, 0))
+        update = self._send_back(state, str(err.llm_output or ""), reason, seconds, (0, 0))
+        if not self._can_retry(state):
+            # Unreadable again: the next call answers without tools (it cannot fail to parse).
+            update["answer_only"] = True
+            update["steps"][0]["note"] = (
+                "the reply could not be read again: the model must answer without tools"
+            )
+        return update
 
     def call_model(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """Sync model node."""

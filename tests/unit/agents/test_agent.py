@@ -302,6 +302,20 @@ def test_unreadable_reply_goes_back_once():
     assert "could not be read" in model.calls[1].messages[-1].content
 
 
+def test_unreadable_twice_then_the_model_answers_without_tools():
+    def fn(messages, options):
+        if "Answer the user's question now" not in str(messages[-1].content):
+            msg = "cut off"
+            raise OutputParserException(msg, llm_output='{"name": "calc')
+        return "I could not work it out."
+
+    model = FakeChatModel(fn=fn)
+    result = create_agent(model, [calculator]).invoke("hi")
+    assert result.output == "I could not work it out."
+    assert [call.tools for call in model.calls] == [["calculator"], ["calculator"], []]
+    assert "must answer without tools" in result.steps[1]["note"]
+
+
 def test_cut_off_reply_goes_back_once_keeping_the_first_tool_choice():
     cut = AIMessage(
         '[{"name": "calculator", "arguments": {"expression": "1+',
