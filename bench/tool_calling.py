@@ -618,6 +618,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantization", help="e.g. int8, for every contender alike")
     parser.add_argument("--json", help="write every output and the scores to this file")
     parser.add_argument(
+        "--adapter-only", action="store_true", help="run contender (c) alone (needs --adapter)"
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=1,
@@ -645,6 +648,8 @@ def main(argv: list[str] | None = None) -> None:
         contenders.append(
             ("(c) bind_tools auto + adapter", lambda: run_bound(tokens, quant, args.adapter))
         )
+    if args.adapter_only:
+        contenders = contenders[2:]
     rows = [evaluate(name, make(), cases, args.concurrency) for name, make in contenders]
 
     date = datetime.date.today().isoformat()
