@@ -47,6 +47,9 @@ Contenders, all greedy, ``tool_choice="auto"`` in every category (as a user woul
     shipped ``tool-calls-smollm2``); the row is left out when no ``--adapter`` is given. LoRA
     needs float32 on this CPU (the CPU int8 layers take no adapter), so leave out
     ``--quantization`` when (c) runs.
+(b+f), (c+f) (b) and (c) with ``ChatLocal(tool_relevance_floor=--relevance-floor)``: only the
+    tools whose embedding similarity to the request reaches the floor are offered, and none
+    (a plain text answer) when no tool does; left out without ``--relevance-floor``.
 
 "Unparseable" counts replies that tried to call but could not be read as calls: for (a) a
 ``<tool_call>`` block or a JSON-looking reply that does not parse into calls; for (b)/(c) a
@@ -478,9 +481,10 @@ def run_peer(max_tokens: int, quantization: str | None) -> Callable[[Case], Repl
 
 
 def run_bound(
-    max_tokens: int, quantization: str | None, adapter: str | None
+    max_tokens: int, quantization: str | None, adapter: str | None, floor: str | None = None
 ) -> Callable[[Case], Reply]:
-    """Contenders (b)/(c): ``ChatLocal.bind_tools(tools, tool_choice="auto")``."""
+    """Contenders (b)/(c): ``ChatLocal.bind_tools(tools, tool_choice="auto")``, with
+    ``tool_relevance_floor=floor`` for the rows that filter tools by relevance."""
     from langchain_core.exceptions import OutputParserException
 
     from localchain.models.chat import ChatLocal
@@ -488,7 +492,11 @@ def run_bound(
 
     # (b) is the plain model; (c) gives its adapter to the calls with tools (all of them here).
     chat = ChatLocal(
-        model=MODEL, max_new_tokens=max_tokens, quantization=quantization, tool_adapter=adapter
+        model=MODEL,
+        max_new_tokens=max_tokens,
+        quantization=quantization,
+        tool_adapter=adapter,
+        tool_relevance_floor=None if floor is None else _floor(floor),
     )
 
     def run(case: Case) -> Reply:
@@ -512,6 +520,10 @@ def run_bound(
         return Reply(calls, unparseable, raw, seconds)
 
     return run
+
+
+def _floor(text: str) -> str | float:
+    return text if text == "auto" else float(text)
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -618,6 +630,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantization", help="e.g. int8, for every contender alike")
     parser.add_argument("--json", help="write every output and the scores to this file")
     parser.add_argument(
+        "--relevance-floor",
+        help="ChatLocal(tool_relevance_floor=...) for rows (b+f)/(c+f): 'auto' or a number",
+    )
+    parser.add_argument(
+        "--contenders",
+        help="comma-separated subset of a,b,c,b+f,c+f (default: every one the options allow)",
+    )
+    parser.add_argument(
         "--adapter-only", action="store_true", help="run contender (c) alone (needs --adapter)"
     )
     parser.add_argument(
@@ -639,18 +659,41 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {cat: sum(c.category == cat for c in cases) for cat in categories}
     print(f"BFCL data: {folder}; cases: {sizes}; seed {args.seed}", flush=True)  # noqa: T201
 
-    tokens, quant = args.max_tokens, args.quantization
-    contenders: list[tuple[str, Callable[[], Callable[[Case], Reply]]]] = [
-        ("(a) SmolLM2 prompt, raw text", lambda: run_peer(tokens, quant)),
-        ("(b) bind_tools auto", lambda: run_bound(tokens, quant, None)),
-    ]
-    if args.adapter:
-        contenders.append(
-            ("(c) bind_tools auto + adapter", lambda: run_bound(tokens, quant, args.adapter))
-        )
+    tokens, quant, adapter, floor = (
+        args.max_tokens,
+        args.quantization,
+        args.adapter,
+        args.relevance_floor,
+    )
+    known: dict[str, tuple[str, Callable[[], Callable[[Case], Reply]]]] = {
+        "a": ("(a) SmolLM2 prompt, raw text", lambda: run_peer(tokens, quant)),
+        "b": ("(b) bind_tools auto", lambda: run_bound(tokens, quant, None)),
+        "c": ("(c) bind_tools auto + adapter", lambda: run_bound(tokens, quant, adapter)),
+        "b+f": (
+            "(b+f) bind_tools auto + relevance floor",
+            lambda: run_bound(tokens, quant, None, floor),
+        ),
+        "c+f": (
+            "(c+f) bind_tools auto + adapter + relevance floor",
+            lambda: run_bound(tokens, quant, adapter, floor),
+        ),
+    }
+    allowed = [k for k in known if (adapter or "c" not in k) and (floor or "+f" not in k)]
+    chosen = allowed
     if args.adapter_only:
-        contenders = contenders[2:]
-    rows = [evaluate(name, make(), cases, args.concurrency) for name, make in contenders]
+        chosen = ["c"]
+    if args.contenders:
+        chosen = [k.strip() for k in args.contenders.split(",") if k.strip()]
+    refused = [k for k in chosen if k not in allowed]
+    if refused:
+        parser.error(
+            f"contenders {refused} are not available: choose from {', '.join(allowed)} "
+            "(c needs --adapter, +f needs --relevance-floor)"
+        )
+    rows = []
+    for key in chosen:
+        name, make = known[key]
+        rows.append(evaluate(name, make(), cases, args.concurrency))
 
     date = datetime.date.today().isoformat()
     settings = f"max {tokens} tokens, {quant or 'float32'}, {args.concurrency} at once"

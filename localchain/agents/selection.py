@@ -7,26 +7,19 @@ nearest tools (cosine similarity), keeping their original order.
 
 from __future__ import annotations
 
-import math
-import threading
 from collections.abc import Sequence
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.tools import BaseTool
 
 from localchain.errors import ConfigError
+from localchain.models.tool_relevance import ToolScorer
+from localchain.models.tool_relevance import tool_text as name_and_description
 
 
 def tool_text(tool: BaseTool) -> str:
     """The text a tool is embedded by: its name (words split) and description."""
-    words = tool.name.replace("_", " ").replace("-", " ")
-    return f"{words}: {tool.description or ''}".strip()
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    return name_and_description(tool.name, tool.description)
 
 
 class ToolSelector:
@@ -56,20 +49,13 @@ class ToolSelector:
         self.tools = list(tools)
         self.embeddings = embeddings
         self.k = k
-        self._vectors: list[list[float]] | None = None
-        self._lock = threading.Lock()
-
-    def _tool_vectors(self) -> list[list[float]]:
-        with self._lock:
-            if self._vectors is None:
-                self._vectors = self.embeddings.embed_documents([tool_text(t) for t in self.tools])
-            return self._vectors
+        self._scorer = ToolScorer(embeddings)
 
     def scores(self, request: str) -> dict[str, float]:
         """Cosine similarity of each tool (by name) to ``request``."""
-        query = self.embeddings.embed_query(request)
-        vectors = self._tool_vectors()
-        return {t.name: _cosine(query, v) for t, v in zip(self.tools, vectors, strict=True)}
+        texts = [tool_text(t) for t in self.tools]
+        scores = self._scorer.scores(request, texts)
+        return {t.name: score for t, score in zip(self.tools, scores, strict=True)}
 
     def select(self, request: str) -> list[str]:
         """The names of the ``k`` nearest tools, in the order the tools were given."""

@@ -12,7 +12,6 @@ Either falls back to a default route when the choice is unusable or not similar 
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from pydantic import BaseModel, Field, create_model
 
 from localchain.chains.sequential import LCELChain
 from localchain.errors import ConfigError
+from localchain.models.embeddings import cosine
 
 ROUTER_PROMPT = ChatPromptTemplate.from_messages(
     [
@@ -104,12 +104,6 @@ def _input_text(inputs: Any, input_key: str) -> str:
     got = sorted(inputs) if isinstance(inputs, Mapping) else type(inputs).__name__
     msg = f"The router reads the text to route from key {input_key!r} (or a str); got {got}."
     raise ConfigError(msg)
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 class RouterChain(LCELChain):
@@ -307,7 +301,7 @@ class EmbeddingRouterChain(RouterChain):
         self._vectors: list[list[float]] | None = None  # embedded on first use
 
     def _best(self, routes: list[list[float]], query: list[float]) -> tuple[str | None, str]:
-        scores = [_cosine(query, v) for v in routes]
+        scores = [cosine(query, v) for v in routes]
         best = max(range(len(scores)), key=scores.__getitem__)
         if self.threshold is not None and scores[best] < self.threshold:
             return None, f"The best similarity {scores[best]:.3f} is below {self.threshold}"

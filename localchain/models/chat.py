@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.embeddings import Embeddings
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -28,7 +29,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, Runn
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from localchain.errors import ConfigError, ContextLengthError
 from localchain.models.adapters import TOOL_CALLS_ADAPTER, lora_runs_on, shipped_adapter_fits
@@ -44,6 +45,7 @@ from localchain.models.tool_calling import (
     tools_system_prompt,
     validate_json,
 )
+from localchain.models.tool_relevance import ToolScorer, check_floor, request_text
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
 
@@ -110,8 +112,29 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
     directory: that adapter; ``None`` (the default): the plain model. Plain chat and
     ``with_structured_output`` never use it."""
 
+    tool_relevance_floor: float | Literal["auto"] | None = None
+    """In ``tool_choice="auto"`` mode, offer the model only the tools whose name and
+    description reach this cosine similarity to the latest user message (embedded with
+    ``tool_embeddings``); when none does, the model answers in plain text without seeing the
+    tools. A small model offered a tool calls it even for requests it cannot serve; a sentence
+    embedding tells them apart far better. ``"auto"``: ``RELEVANCE_FLOOR`` (0.33, calibrated on
+    the generated tool-calling training data for the embedded all-MiniLM-L6-v2); ``None`` (the
+    default): offer every tool. Forced calls (``"any"``, a tool's name) are never filtered."""
+
+    tool_embeddings: Embeddings | None = Field(default=None, exclude=True)
+    """The embeddings ``tool_relevance_floor`` scores with; ``LocalEmbeddings()`` (the
+    embedded all-MiniLM-L6-v2) when None."""
+
     _tool_adapter_choice: tuple[tuple[str, ...], str | None] | None = PrivateAttr(default=None)
     """The "auto" choice, for the settings it was made for (a copy may change them)."""
+
+    _tool_scorer: ToolScorer | None = PrivateAttr(default=None)
+
+    @field_validator("tool_relevance_floor", mode="before")
+    @classmethod
+    def _check_relevance_floor(cls, value: Any) -> Any:
+        check_floor(value)
+        return value
 
     @property
     def _llm_type(self) -> str:
@@ -134,12 +157,32 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             self._tool_adapter_choice = (key, TOOL_CALLS_ADAPTER if fits else None)
         return self._tool_adapter_choice[1]
 
+    def relevant_tools(
+        self, messages: Sequence[BaseMessage], tools: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The OpenAI-format ``tools`` offered in ``tool_choice="auto"`` mode for a
+        conversation: all of them, or with ``tool_relevance_floor`` set, those similar enough
+        to the latest user message (none when no user message reaches the floor)."""
+        floor = check_floor(self.tool_relevance_floor)
+        request = request_text(messages)
+        if floor is None or not tools or request is None:
+            return tools
+        if self._tool_scorer is None:
+            embeddings = self.tool_embeddings
+            if embeddings is None:
+                from localchain.models.embeddings import LocalEmbeddings
+
+                embeddings = LocalEmbeddings()
+            self._tool_scorer = ToolScorer(embeddings)
+        return self._tool_scorer.relevant(request, tools, floor)
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "adapter": self.adapter,
             "tool_adapter": self.tool_adapter,
+            "tool_relevance_floor": self.tool_relevance_floor,
             "engine": self.engine,
             "quantization": self.quantization,
             "temperature": self.temperature,
@@ -213,6 +256,8 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         def build(completion: Completion) -> AIMessage:
             return AIMessage(content=completion.text)
 
+        if tools and tool_choice in (None, False, "auto"):
+            tools = self.relevant_tools(messages, tools)
         if tools and tool_choice != "none":
             if not named_adapter and not structured and adapter is None:
                 adapter = self.adapter_for_tools()

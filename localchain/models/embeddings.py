@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -168,6 +169,13 @@ def clear_embedding_cache() -> None:
     """Forget every loaded embedding model (freed once no instance still encodes with it)."""
     with _MODELS_LOCK:
         _MODELS.clear()
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of two vectors (0.0 when either is all zeros)."""
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
 
 
 class LocalEmbeddings(BaseModel, Embeddings):

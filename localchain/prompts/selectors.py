@@ -9,7 +9,6 @@ a token-counting ``length_function`` (e.g. ``model.get_num_tokens``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from langchain_core.prompts import BasePromptTemplate
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from localchain.errors import ConfigError
+from localchain.models.embeddings import cosine
 
 
 def _example_text(example: dict[str, Any], prompt: BasePromptTemplate | None) -> str:
@@ -49,12 +49,6 @@ def _fit_budget(
 def _input_text(input_variables: dict[str, Any], keys: Sequence[str] | None) -> str:
     names = keys if keys is not None else sorted(input_variables)
     return " ".join(str(input_variables[k]) for k in names if k in input_variables)
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 class LengthExampleSelector(BaseExampleSelector, BaseModel):
@@ -157,7 +151,7 @@ class SimilarityExampleSelector(BaseExampleSelector, BaseModel):
             texts = [" ".join(str(ex.get(key, "")) for key in keys) for ex in self.examples]
             self._vectors = embeddings.embed_documents(texts)
         query = embeddings.embed_query(_input_text(input_variables, keys))
-        scores = [_cosine(query, vector) for vector in self._vectors]
+        scores = [cosine(query, vector) for vector in self._vectors]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: self.k]
         picked = [self.examples[i] for i in order]
         if self.max_length is None:

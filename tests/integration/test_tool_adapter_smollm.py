@@ -5,7 +5,8 @@ in training), asked through ``ChatLocal(tool_adapter="auto").bind_tools(tools)``
 user would: with the adapter, more replies are the right call (name and arguments) than with
 the plain model (measured 2026-12-02: 3 of 8 against 0 of 8). Requests that no offered tool
 serves are mostly answered with a call anyway (1 of 4 in text, measured): the adapter's known
-weakness, reported in the README; the test keeps that one from getting worse.
+weakness, reported in the README; the test keeps that one from getting worse, and checks that
+``tool_relevance_floor="auto"`` (offer only the tools the request is about) fixes most of it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ N_CALLS, N_NO_CALL = 8, 4
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory):
-    """The first call and no-call requests of the test split (written by make_data.py)."""
+def records(tmp_path_factory):
+    """The test split written by make_data.py."""
     spec = importlib.util.spec_from_file_location("tool_calls_make_data_it", MAKE_DATA)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -38,7 +39,12 @@ def cases(tmp_path_factory):
     out = tmp_path_factory.mktemp("tool-calls")
     module.main(["--out", str(out)])
     sys.modules.pop(spec.name, None)
-    records = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def cases(records):
+    """The first call and no-call requests of the test split."""
     calls = [r for r in records if r["kind"] in ("single", "choose")][:N_CALLS]
     no_call = [r for r in records if r["kind"] == "no_call"][:N_NO_CALL]
     return calls, no_call
@@ -79,8 +85,45 @@ def test_the_adapter_makes_more_right_calls_and_still_answers_in_text(cases):
         name: sum(_ask(chat, r) == _expected(r) for r in calls)
         for name, chat in (("tuned", tuned), ("plain", plain))
     }
-    answers = [_ask(tuned, r) for r in no_call]
-    texts = sum(isinstance(a, str) and not a.startswith("cut off") for a in answers)
+    texts = _texts(tuned, no_call)
     print(f"right calls of {len(calls)}: {right}; no-call answered in text: {texts}")  # noqa: T201
     assert right["tuned"] >= right["plain"] + 2
     assert texts >= 1
+    # With the relevance floor, requests no offered tool serves get a text answer, and the
+    # requests for a tool keep it (measured 2026-12-02: see the print).
+    gated = ChatLocal(tool_adapter="auto", tool_relevance_floor="auto", max_tokens=96)
+    gated_right = sum(_ask(gated, r) == _expected(r) for r in calls)
+    gated_texts = _texts(gated, no_call)
+    print(f"with the floor: {gated_right} right calls, {gated_texts} texts")  # noqa: T201
+    assert gated_texts >= texts + 2
+    assert gated_right >= right["tuned"] - 1
+
+
+def _texts(chat: ChatLocal, records: list[dict]) -> int:
+    """How many of ``records`` the model answers in text (not a call, not cut off)."""
+    answers = [_ask(chat, r) for r in records]
+    return sum(isinstance(a, str) and not a.startswith("cut off") for a in answers)
+
+
+def test_the_calibrated_floor_separates_held_out_requests(records):
+    """On tools and phrasings never seen in calibration, the floor keeps most requests for a
+    tool and declines most requests for none (measured: 0.82 kept, 0.85 declined)."""
+    from localchain.models.embeddings import LocalEmbeddings
+    from localchain.models.tool_relevance import RELEVANCE_FLOOR, ToolScorer
+
+    scorer = ToolScorer(LocalEmbeddings())
+    kept = declined = n_calls = n_none = 0
+    for record in records:
+        if record["kind"] == "answer":
+            continue
+        request = next(m["content"] for m in reversed(record["messages"]) if m["role"] == "user")
+        offered = scorer.relevant(request, record["tools"], RELEVANCE_FLOOR)
+        if record["kind"] == "no_call":
+            n_none += 1
+            declined += not offered
+        else:
+            n_calls += 1
+            kept += bool(offered)
+    print(f"kept {kept}/{n_calls} calls, declined {declined}/{n_none} no-calls")  # noqa: T201
+    assert kept / n_calls >= 0.75
+    assert declined / n_none >= 0.75

@@ -110,3 +110,47 @@ def test_the_data_is_deterministic(make_data, splits, tmp_path):
         assert (tmp_path / f"{split}.jsonl").read_bytes() == (
             splits / f"{split}.jsonl"
         ).read_bytes()
+
+
+CALIBRATE = SCRIPT.with_name("calibrate_relevance.py")
+
+
+@pytest.fixture(scope="module")
+def calibrate_relevance():
+    spec = importlib.util.spec_from_file_location("tool_calls_calibrate", CALIBRATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_calibration_counts_kept_calls_and_declined_no_calls(calibrate_relevance):
+    rows = {floor: (kept, declined) for floor, kept, declined in
+            calibrate_relevance.calibrate([0.2, 0.5, 0.6, 0.9], [0.1, 0.3])}  # fmt: skip
+    assert rows[0.0] == (1.0, 0.0)
+    assert rows[0.25] == (0.75, 0.5)  # 0.2 is dropped; 0.1 declined
+    assert rows[0.35] == (0.75, 1.0)
+    assert rows[0.6] == (0.5, 1.0)  # a score equal to the floor is kept
+
+
+class _WordOverlap:
+    """Embeddings over a few words, so the nearest tool of a request is predictable."""
+
+    words = ("weather", "temperature", "convert", "currency", "hello", "thanks")
+
+    def embed_query(self, text):
+        return [float(w in text.lower()) for w in self.words]
+
+    def embed_documents(self, texts):
+        return [self.embed_query(t) for t in texts]
+
+
+def test_nearest_scores_the_request_against_the_offered_tools(calibrate_relevance):
+    from localchain.models.tool_relevance import ToolScorer
+
+    tools = [{"type": "function", "function": {"name": "get_weather",
+                                               "description": "Current weather."}}]  # fmt: skip
+    asked = {"messages": [{"role": "user", "content": "Weather in Oslo?"}], "tools": tools}
+    other = {"messages": [{"role": "user", "content": "Hello!"}], "tools": tools}
+    scorer = ToolScorer(_WordOverlap())
+    assert calibrate_relevance.nearest(scorer, asked) == pytest.approx(1.0)
+    assert calibrate_relevance.nearest(scorer, other) == 0.0
