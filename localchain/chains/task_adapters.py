@@ -11,7 +11,9 @@ The ``adapter`` option of each chain says which:
   ``LocalLLM``) on the base the adapter records in its ``localchain_adapter.json`` and has no
   adapter of its own (an adapter set on the model always wins); otherwise the plain model.
   Not on the CPU int8 path (``quantization="int8"`` without a GPU): its int8 linear layers do
-  not take LoRA yet, so the chain runs the plain model there.
+  not take LoRA yet, so the chain runs the plain model there; nor on the llama.cpp engine.
+  The rule is ``LocalModelSettings.shipped_adapter``, the one ``ChatLocal(tool_adapter=
+  "auto")`` uses too.
 - a name or directory: that adapter (the model must be a localchain model).
 - ``None``: never an adapter.
 """
@@ -64,16 +66,9 @@ def pick_task_adapter(model: BaseLanguageModel, setting: str | None, default: st
         raise ConfigError(msg)
     if setting != AUTO:
         return ChainModel(_with_adapter(model, setting), setting)
-    if model.adapter is not None or _int8_on_cpu(model) or not shipped_adapter_fits(model, default):
+    if model.adapter is not None or model.shipped_adapter(default) is None:
         return ChainModel(model, None)
     return ChainModel(_with_adapter(model, default), default)
-
-
-def _int8_on_cpu(model: Any) -> bool:
-    """CPU int8 swaps in linear layers that peft cannot wrap yet: no automatic LoRA there."""
-    from localchain.models.adapters import lora_runs_on
-
-    return not lora_runs_on(model.quantization, model.device)
 
 
 def shipped_adapter_fits(model: Any, name: str) -> bool:

@@ -32,7 +32,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from localchain.errors import ConfigError, ContextLengthError
-from localchain.models.adapters import TOOL_CALLS_ADAPTER, lora_runs_on, shipped_adapter_fits
+from localchain.models.adapters import TOOL_CALLS_ADAPTER
 from localchain.models.generation import Completion
 from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 from localchain.models.settings import ENGINES
@@ -125,9 +125,6 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
     """The embeddings ``tool_relevance_floor`` scores with; ``LocalEmbeddings()`` (the
     embedded all-MiniLM-L6-v2) when None."""
 
-    _tool_adapter_choice: tuple[tuple[str, ...], str | None] | None = PrivateAttr(default=None)
-    """The "auto" choice, for the settings it was made for (a copy may change them)."""
-
     _tool_scorer: ToolScorer | None = PrivateAttr(default=None)
 
     @field_validator("tool_relevance_floor", mode="before")
@@ -147,15 +144,7 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             return None
         if self.tool_adapter != "auto":
             return self.tool_adapter
-        key = (self.model, self.engine, str(self.quantization), self.device)
-        if self._tool_adapter_choice is None or self._tool_adapter_choice[0] != key:
-            fits = (
-                self.engine == "transformers"
-                and lora_runs_on(self.quantization, self.device)
-                and shipped_adapter_fits(self.model, TOOL_CALLS_ADAPTER)
-            )
-            self._tool_adapter_choice = (key, TOOL_CALLS_ADAPTER if fits else None)
-        return self._tool_adapter_choice[1]
+        return self.shipped_adapter(TOOL_CALLS_ADAPTER)
 
     def relevant_tools(
         self, messages: Sequence[BaseMessage], tools: list[dict[str, Any]]

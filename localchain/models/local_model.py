@@ -124,6 +124,8 @@ class LocalModelSettings(BaseModel):
     """A prompt longer than the window: raise, or drop its oldest tokens."""
 
     _engine_obj: Engine | None = PrivateAttr(default=None)
+    _shipped_choice: dict[tuple[str, ...], bool] = PrivateAttr(default_factory=dict)
+    """``shipped_adapter``'s answers, per settings and adapter (a copy may change them)."""
 
     def __init__(self, **data: Any) -> None:
         """Check the settings; a bad one raises ``ConfigError`` naming the field and value."""
@@ -165,6 +167,24 @@ class LocalModelSettings(BaseModel):
                 quantization=self.quantization,
             )
         return self._engine_obj
+
+    def shipped_adapter(self, name: str) -> str | None:
+        """``name`` when the shipped adapter ``name`` applies to this model, else None.
+
+        It applies when this model is the base the adapter records (``localchain_adapter.json``)
+        and can take a LoRA: the transformers engine, not the CPU int8 path (whose linear
+        layers peft cannot wrap yet). The answer is cached per settings: it reads files.
+        """
+        from localchain.models.adapters import lora_runs_on, shipped_adapter_fits
+
+        key = (self.model, self.engine, str(self.quantization), self.device, name)
+        if key not in self._shipped_choice:
+            self._shipped_choice[key] = (
+                self.engine == "transformers"
+                and lora_runs_on(self.quantization, self.device)
+                and shipped_adapter_fits(self.model, name)
+            )
+        return name if self._shipped_choice[key] else None
 
     @property
     def model_path(self) -> Path:

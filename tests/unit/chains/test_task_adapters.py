@@ -54,6 +54,11 @@ def test_auto_leaves_other_bases_an_own_adapter_and_opt_outs_alone(shipped, tiny
     assert PALChain.from_model(chat, adapter=None).chain_model().adapter is None
     # No shipped triples adapter in this folder: the triples chain stays plain.
     assert TripleExtractionChain.from_model(chat).chain_model().adapter is None
+    # The llama.cpp engine takes no peft LoRA: the same rule as ChatLocal(tool_adapter="auto").
+    gguf = ChatLocal(model=str(tiny_decoder_path), device="cpu", engine="llama_cpp")
+    assert gguf.shipped_adapter(PAL_ADAPTER) is None
+    assert PALChain.from_model(gguf).chain_model().adapter is None
+    assert chat.shipped_adapter(PAL_ADAPTER) == PAL_ADAPTER
 
 
 def test_an_explicit_adapter_is_used_on_any_localchain_model(tiny_decoder_path):
