@@ -320,8 +320,10 @@ def load_prompt_embeddings(directory: str | os.PathLike[str], loaded: LoadedMode
     """
     import torch
 
+    from localchain.models.adapters import read_adapter_config
+
     folder = Path(directory)
-    config = _adapter_config(folder)
+    config = read_adapter_config(folder)
     safetensors_file, bin_file = (folder / f"adapter_model.{ext}" for ext in ("safetensors", "bin"))
     try:
         if safetensors_file.is_file():
@@ -360,29 +362,16 @@ def load_prompt_embeddings(directory: str | os.PathLike[str], loaded: LoadedMode
 
 def _locate_adapter(adapter: str | os.PathLike[str]) -> tuple[Path, str, dict[str, Any]]:
     """(directory, name to attach it under, adapter_config.json) for a name or directory."""
-    from localchain.models.adapters import find_adapter
+    from localchain.models.adapters import find_adapter, read_adapter_config
 
     directory = find_adapter(adapter)
-    config = _adapter_config(directory)
+    config = read_adapter_config(directory)
     text = str(adapter)
     if Path(text).expanduser().is_dir():
         name = _SAFE_RE.sub("-", directory.name).strip("-") or "adapter"
     else:
         name = text
     return directory, name, config
-
-
-def _adapter_config(directory: Path) -> dict[str, Any]:
-    config_file = directory / "adapter_config.json"
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        msg = f"Adapter {directory} has no readable adapter_config.json ({err}); save it again."
-        raise AdapterError(msg) from err
-    if not isinstance(config, dict):
-        msg = f"Adapter {directory}: adapter_config.json is not a JSON object; save it again."
-        raise AdapterError(msg)
-    return config
 
 
 def _fmt(metric: str, value: float, *, sign: bool = False) -> str:

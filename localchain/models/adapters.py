@@ -94,7 +94,7 @@ class AdapterManager:
                     f"call adapters.remove({name!r}) first or pick another name."
                 )
                 raise AdapterError(msg)
-            config = _read_config(directory)
+            config = _read_lora_config(directory)
             self._check_task_type(config, directory)
             _check_fits(_base_module(self._loaded.model), _weight_shapes(directory), directory)
             self._check_base(config, directory)
@@ -298,7 +298,7 @@ def register_adapter(name: str, path: str | os.PathLike[str], *, base: str | Non
     """
     _check_name(name)
     directory = Path(path).expanduser().resolve()
-    _read_config(directory)
+    _read_lora_config(directory)
     _weights_file(directory)
     with _REGISTRY_LOCK:
         entries = _read_registry()
@@ -488,7 +488,12 @@ def _check_name(name: str) -> None:
         raise AdapterError(msg)
 
 
-def _read_config(directory: Path) -> dict[str, Any]:
+def read_adapter_config(directory: Path) -> dict[str, Any]:
+    """A peft adapter directory's ``adapter_config.json``, read and checked.
+
+    Raises:
+        AdapterError: The directory or the file is missing, or the file is not a JSON object.
+    """
     if not directory.is_dir():
         msg = f"Adapter directory {directory} does not exist; pass a peft adapter directory."
         raise AdapterError(msg)
@@ -510,6 +515,13 @@ def _read_config(directory: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         msg = f"{config_path} holds a JSON {type(config).__name__}, not an object; save it again."
         raise AdapterError(msg)
+    checked: dict[str, Any] = config
+    return checked
+
+
+def _read_lora_config(directory: Path) -> dict[str, Any]:
+    """``read_adapter_config``, for a LoRA adapter only (the kind the engine attaches)."""
+    config = read_adapter_config(directory)
     peft_type = config.get("peft_type")
     if peft_type != "LORA":
         msg = (
@@ -517,8 +529,7 @@ def _read_config(directory: Path) -> dict[str, Any]:
             "are supported."
         )
         raise AdapterError(msg)
-    checked: dict[str, Any] = config
-    return checked
+    return config
 
 
 def _weights_file(directory: Path) -> Path:
