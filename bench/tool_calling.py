@@ -44,9 +44,7 @@ Contenders, all greedy, ``tool_choice="auto"`` in every category (as a user woul
 (b) ``ChatLocal().bind_tools(tools, tool_choice="auto")``: grammar-constrained; every entry of
     ``reply.tool_calls`` is scored (several calls once ``bind_tools`` emits parallel calls).
 (c) (b) with ``ChatLocal(tool_adapter=--adapter)``: a tool-calling LoRA adapter (``auto``: the
-    shipped ``tool-calls-smollm2``); the row is left out when no ``--adapter`` is given. LoRA
-    needs float32 on this CPU (the CPU int8 layers take no adapter), so leave out
-    ``--quantization`` when (c) runs.
+    shipped ``tool-calls-smollm2``); the row is left out when no ``--adapter`` is given.
 (b+f), (c+f) (b) and (c) with ``ChatLocal(tool_relevance_floor=--relevance-floor)``: only the
     tools whose embedding similarity to the request reaches the floor are offered, and none
     (a plain text answer) when no tool does; left out without ``--relevance-floor``.
@@ -652,8 +650,6 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(categories) - set(CATEGORIES))
     if unknown:
         parser.error(f"unknown categories {unknown}; choose from {', '.join(CATEGORIES)}")
-    if args.adapter and args.quantization == "int8":
-        parser.error("--adapter needs float32 on the CPU (int8 layers take no LoRA): drop int8")
     folder = locate_data(args.data)
     cases = [c for cat in categories for c in load_cases(folder, cat, args.per_category, args.seed)]
     sizes = {cat: sum(c.category == cat for c in cases) for cat in categories}

@@ -10,8 +10,7 @@ The ``adapter`` option of each chain says which:
 - ``"auto"`` (the default): the chain's shipped adapter when the model is a ``ChatLocal`` (or
   ``LocalLLM``) on the base the adapter records in its ``localchain_adapter.json`` and has no
   adapter of its own (an adapter set on the model always wins); otherwise the plain model.
-  Not on the CPU int8 path (``quantization="int8"`` without a GPU): its int8 linear layers do
-  not take LoRA yet, so the chain runs the plain model there; nor on the llama.cpp engine.
+  Not on the llama.cpp engine, which serves no peft adapter (the CPU int8 path takes LoRA).
   The rule is ``LocalModelSettings.shipped_adapter``, the one ``ChatLocal(tool_adapter=
   "auto")`` uses too.
 - a name or directory: that adapter (the model must be a localchain model).

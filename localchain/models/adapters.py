@@ -237,15 +237,23 @@ class AdapterManager:
         loaded = self._loaded
         first = not _is_peft(loaded.model)
         try:
-            if first:
+            with warnings.catch_warnings():
+                # peft names every layer type it has no class of its own for; the int8 one
+                # gets peft's LoRA linear layer on purpose (see _lora_on_int8_layers).
+                warnings.filterwarnings("ignore", message="Unsupported layer type")
                 peft_config = PeftConfig.from_pretrained(str(directory))
-                # Pin the task type so the wrapper class matches the model kind.
-                peft_config.task_type = _TASK_TYPES.get(loaded.kind, peft_config.task_type)
-                loaded.model = PeftModel.from_pretrained(
-                    loaded.model, str(directory), adapter_name=name, config=peft_config
-                )
-            else:
-                loaded.model.load_adapter(str(directory), adapter_name=name)
+                int8 = _lora_on_int8_layers(peft_config, loaded.model)
+                if first:
+                    # Pin the task type so the wrapper class matches the model kind.
+                    peft_config.task_type = _TASK_TYPES.get(loaded.kind, peft_config.task_type)
+                    loaded.model = PeftModel.from_pretrained(
+                        loaded.model, str(directory), adapter_name=name, config=peft_config
+                    )
+                else:
+                    if int8:  # load_adapter would read a config that cannot wrap them
+                        peft_config.inference_mode = True
+                        loaded.model.add_adapter(name, peft_config)
+                    loaded.model.load_adapter(str(directory), adapter_name=name)
         except Exception as err:  # peft raises ValueError, RuntimeError, KeyError...
             self._roll_back(name, first)
             base = config.get("base_model_name_or_path")
@@ -411,21 +419,27 @@ def shipped_adapter_fits(model: str, name: str) -> bool:
     return (resolved.path, resolved.gguf_file) == (wanted.path, wanted.gguf_file)
 
 
-def lora_runs_on(quantization: str | None, device: str) -> bool:
-    """Whether LoRA adapters can be applied to a model loaded with these settings.
+def _lora_on_int8_layers(peft_config: Any, model: Any) -> bool:
+    """Let peft wrap localchain's CPU int8 linear layers, if ``model`` has any.
 
-    CPU int8 swaps in linear layers that peft cannot wrap yet, so adapters are not applied
-    there automatically (GPU int8 through bitsandbytes takes them).
+    ``Int8WeightOnlyLinear`` is no ``nn.Linear``, so peft refuses it by default; its forward
+    takes and returns float activations like one, so peft's own LoRA linear layer runs on top
+    of it unchanged (base output plus ``B(A(x)) * scaling`` in float; mixed-adapter batches
+    included). Registered per config through peft's custom-module API. Merging stays refused
+    (int8 weights cannot absorb the float delta).
+
+    Returns:
+        Whether the model has int8 layers (and ``peft_config`` now wraps them).
     """
-    from localchain.errors import LocalchainError
-    from localchain.models.loading import resolve_device
+    from peft import LoraConfig
+    from peft.tuners.lora.layer import Linear as LoraLinear
 
-    if quantization != "int8":
-        return True
-    try:
-        return resolve_device(device).type != "cpu"
-    except LocalchainError:
-        return True
+    from localchain.models.quantization import Int8WeightOnlyLinear
+
+    int8 = any(isinstance(module, Int8WeightOnlyLinear) for module in model.modules())
+    if int8 and isinstance(peft_config, LoraConfig):
+        peft_config._register_custom_module({Int8WeightOnlyLinear: LoraLinear})
+    return int8
 
 
 def adapter_metadata(directory: str | os.PathLike[str]) -> dict[str, Any]:
@@ -695,7 +709,6 @@ __all__ = [
     "AdapterManager",
     "adapter_metadata",
     "find_adapter",
-    "lora_runs_on",
     "shipped_adapter_fits",
     "list_adapters",
     "register_adapter",

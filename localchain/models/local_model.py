@@ -172,17 +172,15 @@ class LocalModelSettings(BaseModel):
         """``name`` when the shipped adapter ``name`` applies to this model, else None.
 
         It applies when this model is the base the adapter records (``localchain_adapter.json``)
-        and can take a LoRA: the transformers engine, not the CPU int8 path (whose linear
-        layers peft cannot wrap yet). The answer is cached per settings: it reads files.
+        and runs on the transformers engine (llama.cpp serves no peft LoRA), at any precision
+        or quantization. The answer is cached per settings: it reads files.
         """
-        from localchain.models.adapters import lora_runs_on, shipped_adapter_fits
+        from localchain.models.adapters import shipped_adapter_fits
 
         key = (self.model, self.engine, str(self.quantization), self.device, name)
         if key not in self._shipped_choice:
-            self._shipped_choice[key] = (
-                self.engine == "transformers"
-                and lora_runs_on(self.quantization, self.device)
-                and shipped_adapter_fits(self.model, name)
+            self._shipped_choice[key] = self.engine == "transformers" and shipped_adapter_fits(
+                self.model, name
             )
         return name if self._shipped_choice[key] else None
 

@@ -69,6 +69,6 @@ def test_an_explicit_adapter_is_used_on_any_localchain_model(tiny_decoder_path):
         pick_task_adapter(object(), "x", TRIPLES_ADAPTER)  # type: ignore[arg-type]
 
 
-def test_auto_skips_the_cpu_int8_path_whose_layers_take_no_lora(shipped, tiny_decoder_path):
+def test_auto_uses_the_adapter_on_the_cpu_int8_path_too(shipped, tiny_decoder_path):
     chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", quantization="int8")
-    assert PALChain.from_model(chat).chain_model().adapter is None
+    assert PALChain.from_model(chat).chain_model().adapter == PAL_ADAPTER

@@ -401,3 +401,39 @@ def test_a_directory_path_attaches_under_a_stable_name(decoder_lm, adapter_dirs)
     with_path = generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=[path])
     with_name = generate(decoder_lm, PROMPTS[:1], CONFIG, adapters=[name])
     assert with_path[0].token_ids == with_name[0].token_ids
+
+
+# --- LoRA on the CPU int8 path -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path_fixture", ["tiny_decoder_path", "tiny_t5_path"])
+def test_lora_runs_on_cpu_int8_layers(path_fixture, adapter_dirs, request):
+    """peft's LoRA layer wraps localchain's int8 linear layers: the adapter changes the int8
+    model's output the way it changes the float model's, rows of a mixed batch follow their
+    own adapter, and a second adapter on other layers attaches too."""
+    from localchain.models.loading import clear_model_cache, load_model
+    from localchain.models.quantization import Int8WeightOnlyLinear
+
+    path = str(request.getfixturevalue(path_fixture))
+    prefix = "dec" if path_fixture == "tiny_decoder_path" else "t5"
+    clear_model_cache()
+    try:
+        plain = load_model(path, device="cpu")
+        int8 = load_model(path, device="cpu", quantization="int8")
+        assert any(isinstance(m, Int8WeightOnlyLinear) for m in int8.model.modules())
+        deltas = []
+        for lm in (plain, int8):
+            base = _logits(lm, PROMPTS[0])
+            lm.adapters.add("alpha", adapter_dirs[f"{prefix}_a"])
+            deltas.append(_logits(lm, PROMPTS[0], "alpha") - base)
+        assert deltas[1].abs().max() > 1e-2  # the adapter does something on int8
+        cosine = torch.nn.functional.cosine_similarity(deltas[0], deltas[1], dim=0)
+        assert cosine > 0.95  # and the same thing as on the float model
+        int8.adapters.add("beta", adapter_dirs[f"{prefix}_b"])  # other target modules
+        wanted = ["alpha", None, "beta"]
+        mixed = _tokens(int8, PROMPTS, wanted)
+        assert mixed == [_tokens(int8, [p], [a])[0] for p, a in zip(PROMPTS, wanted, strict=True)]
+        with pytest.raises(AdapterError, match="Could not merge"):
+            int8.adapters.merged("alpha")  # int8 weights cannot absorb the float delta
+    finally:
+        clear_model_cache()

@@ -75,7 +75,9 @@ def test_the_default_and_other_settings_leave_the_model_plain(shipped, tiny_deco
     own = ChatLocal(model=path, device="cpu", tool_adapter="auto", adapter="mine")
     assert own.adapter_for_tools() is None  # an adapter set on the model wins
     int8 = ChatLocal(model=path, device="cpu", quantization="int8", tool_adapter="auto")
-    assert int8.adapter_for_tools() is None  # CPU int8 layers take no LoRA
+    assert int8.adapter_for_tools() == TOOL_CALLS_ADAPTER  # CPU int8 layers take LoRA too
+    gguf = ChatLocal(model=path, device="cpu", engine="llama_cpp", tool_adapter="auto")
+    assert gguf.adapter_for_tools() is None  # llama.cpp serves no peft adapter
     other = ChatLocal(model="smollm2-135m-instruct", device="cpu", tool_adapter="auto")
     assert other.adapter_for_tools() is None  # not the base it was trained on
     explicit = ChatLocal(model="smollm2-135m-instruct", device="cpu", tool_adapter="/x/lora")
