@@ -51,9 +51,11 @@ Contenders, all greedy, ``tool_choice="auto"`` in every category (as a user woul
 
 "Unparseable" counts replies that tried to call but could not be read as calls: for (a) a
 ``<tool_call>`` block or a JSON-looking reply that does not parse into calls; for (b)/(c) a
-reply with no ``tool_calls`` whose text is the raw JSON that ``ChatLocal`` failed to parse
-(e.g. cut off by ``--max-tokens``). Seconds per case are wall time per model call (one call per
-case, no batching), grammar compilation included.
+reply with no ``tool_calls`` whose text is the raw JSON that ``ChatLocal`` failed to parse.
+A call cut off by ``--max-tokens`` raises ``OutputParserException`` in (b)/(c) and is counted
+as "crashed" (a miss); a text answer cut off by it is text, as in plain chat. Seconds per
+case are wall time per model call (one call per case; with ``--concurrency`` the run's wall
+time over the cases), grammar compilation included.
 """
 
 from __future__ import annotations
@@ -511,7 +513,6 @@ def run_bound(
                 parse_tool_output(text, tools)
             except OutputParserException:
                 unparseable = text.lstrip().startswith(("{", "["))
-            unparseable = unparseable or reply.response_metadata.get("finish_reason") == "length"
         raw = text or json.dumps(
             [{"name": c["name"], "arguments": c["args"]} for c in reply.tool_calls]
         )

@@ -38,6 +38,7 @@ from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 from localchain.models.settings import ENGINES
 from localchain.models.tool_calling import (
     check_json_schema,
+    cut_off_response,
     parse_json_reply,
     parse_tool_output,
     render_tool_messages,
@@ -269,7 +270,14 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
                     content, calls = parse_tool_output(text, tools)
                 except OutputParserException as err:
                     if not structured:
-                        raise
+                        # A direct answer the token limit cut off is text, as in plain chat
+                        # (finish_reason "length" says so); a cut-off call still raises.
+                        partial = (
+                            cut_off_response(text) if completion.finish_reason == "length" else None
+                        )
+                        if partial is None:
+                            raise
+                        return AIMessage(content=partial)
                     bad = invalid_tool_call(name=None, args=text, id=None, error=str(err))
                     return AIMessage(content="", invalid_tool_calls=[bad])
                 return AIMessage(content=content, tool_calls=calls)

@@ -573,6 +573,32 @@ def validate_json(value: Any, schema: dict[str, Any], *, text: str | None = None
     raise OutputParserException(msg, llm_output=text if text is not None else shown)
 
 
+_RESPONSE_START = re.compile(r'^\s*\{\s*"response"\s*:\s*"')
+
+
+def cut_off_response(text: str) -> str | None:
+    """The text of a ``{"response": "..."}`` reply that the token limit cut off, else None.
+
+    A direct answer stopped by ``max_tokens`` is text, like any plain chat reply that runs into
+    the limit: its words so far are kept (escapes decoded, a half-written escape dropped). A
+    cut-off call is not handled here: arguments cut short would be wrong arguments.
+    """
+    start = _RESPONSE_START.match(text)
+    if start is None:
+        return None
+    body = text[start.end() :]
+    end = re.search(r'(?<!\\)(?:\\\\)*"', body)  # the closing quote, if it was reached
+    if end is not None:
+        body = body[: end.end() - 1]
+    for cut in range(6):  # a half-written escape at the end (``\\`` or ``\\u00``) is dropped
+        try:
+            value = json.loads(f'"{body[: len(body) - cut]}"', strict=False)
+        except json.JSONDecodeError:
+            continue
+        return value if isinstance(value, str) else None
+    return None
+
+
 def cut_off_message(text: str, output_tokens: int | None) -> str:
     """The error message for a constrained reply that ``max_tokens`` ended mid-JSON."""
     after = f" after {output_tokens} tokens" if output_tokens else ""

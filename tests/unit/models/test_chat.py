@@ -281,3 +281,46 @@ def test_token_counting_uses_the_model_tokenizer_offline(tiny_decoder_path):
     ids = chat.get_token_ids("hello world")
     assert ids and chat.get_num_tokens("hello world") == len(ids)
     assert chat.get_num_tokens_from_messages([HumanMessage("hello world")]) >= len(ids)
+
+
+def _canned(monkeypatch, chat, text, finish_reason):
+    """Make the engine return ``text`` for every prompt (the reply a model would write)."""
+    from localchain.models.decoding import Completion
+
+    engine = chat._get_engine()
+
+    def generate(batch, *args, **kwargs):
+        return [Completion(text, 5, 7, finish_reason) for _ in batch]
+
+    monkeypatch.setattr(engine, "generate", generate)
+
+
+def test_a_cut_off_text_answer_is_text_and_a_cut_off_call_raises(tiny_decoder_path, monkeypatch):
+    from langchain_core.exceptions import OutputParserException
+
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=7)
+    bound = chat.bind_tools([Weather], tool_choice="auto")
+    _canned(monkeypatch, chat, '{"response": "It is \\"sunny\\" in Par', "length")
+    reply = bound.invoke(QUESTION)
+    assert reply.content == 'It is "sunny" in Par' and reply.tool_calls == []
+    assert reply.response_metadata["finish_reason"] == "length"  # as plain chat says it
+    _canned(monkeypatch, chat, '{"name": "Weather", "arguments": {"city": "Par', "length")
+    with pytest.raises(OutputParserException, match="cut off by the token limit"):
+        bound.invoke(QUESTION)
+    # with_structured_output stays strict: a cut-off object is an error, never partial text.
+    _canned(monkeypatch, chat, '{"response": "It is', "length")
+    schema = {"title": "R", "type": "object", "properties": {"response": {"type": "string"}}}
+    with pytest.raises(OutputParserException):
+        chat.with_structured_output(schema).invoke("x")
+
+
+def test_cut_off_response_decodes_what_was_written():
+    from localchain.models.tool_calling import cut_off_response
+
+    assert cut_off_response('{"response": "The NASDAQ st') == "The NASDAQ st"
+    assert cut_off_response('{"response": "a \\"q\\" b\\') == 'a "q" b'  # half an escape
+    assert cut_off_response('{"response": "caf\\u00') == "caf"
+    assert cut_off_response('{"response": "line\\nnext') == "line\nnext"
+    assert cut_off_response('{"response": "done"') == "done"  # the closing brace was missing
+    assert cut_off_response('{"name": "x", "arguments": {') is None
+    assert cut_off_response("plain text") is None
