@@ -38,6 +38,8 @@ from localchain.models.local_model import LocalModelSettings, iterate_in_thread
 from localchain.models.settings import ENGINES
 from localchain.models.tool_calling import (
     check_json_schema,
+    cut_off_calls,
+    cut_off_message,
     cut_off_response,
     parse_json_reply,
     parse_tool_output,
@@ -270,14 +272,10 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
                     content, calls = parse_tool_output(text, tools)
                 except OutputParserException as err:
                     if not structured:
-                        # A direct answer the token limit cut off is text, as in plain chat
-                        # (finish_reason "length" says so); a cut-off call still raises.
-                        partial = (
-                            cut_off_response(text) if completion.finish_reason == "length" else None
-                        )
-                        if partial is None:
+                        cut_off = self._cut_off_reply(completion, tools, tool_choice)
+                        if cut_off is None:
                             raise
-                        return AIMessage(content=partial)
+                        return cut_off
                     bad = invalid_tool_call(name=None, args=text, id=None, error=str(err))
                     return AIMessage(content="", invalid_tool_calls=[bad])
                 return AIMessage(content=content, tool_calls=calls)
@@ -304,6 +302,29 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
             rendered = _with_system(rendered, added)
         prompt = self._get_engine().format_chat(rendered)
         return _Request(prompt, schema, adapter, build, added, added_what)
+
+    @staticmethod
+    def _cut_off_reply(
+        completion: Completion, tools: list[dict[str, Any]], tool_choice: Any
+    ) -> AIMessage | None:
+        """What a tool-calling reply that the token limit cut off still holds, as an OpenAI
+        model's reply would: a direct answer's text so far; a list's complete calls, with the
+        unfinished one as an invalid tool call. None when nothing usable was written (a single
+        call cut short raises: its arguments would be wrong)."""
+        if completion.finish_reason != "length":
+            return None
+        text = completion.text
+        partial = cut_off_response(text)
+        if partial is not None:
+            return AIMessage(content=partial)
+        single = tool_call_schema(tools, tool_choice, parallel_tool_calls=False)
+        found = cut_off_calls(text, tools, single)
+        if found is None:
+            return None
+        calls, rest = found
+        error = cut_off_message(rest, completion.completion_tokens)
+        bad = invalid_tool_call(name=None, args=rest, id=None, error=error)
+        return AIMessage(content="", tool_calls=calls, invalid_tool_calls=[bad] if rest else [])
 
     def _explain_overflow(self, err: ContextLengthError, requests: list[_Request]) -> Exception:
         """Say how much of an overflowing prompt the schema or tools took."""

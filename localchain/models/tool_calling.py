@@ -301,7 +301,8 @@ def parse_tool_output(
     """Parse a model's JSON reply into ``(content, tool_calls)``.
 
     ``{"response": text}`` gives ``(text, [])``; ``{"name": ..., "arguments": {...}}`` (or a
-    list of them) gives ``("", [ToolCall, ...])`` with fresh ``call_<hex>`` ids. Arguments
+    list of them) gives ``("", [ToolCall, ...])`` with fresh ``call_<hex>`` ids; a call that
+    repeats an earlier one of the same reply (same name and arguments) is made once. Arguments
     given as a JSON string, and a surrounding Markdown code fence, are accepted too.
 
     Args:
@@ -353,6 +354,8 @@ def parse_tool_output(
         if known is not None and item["name"] not in known:
             msg = f"unknown tool {item['name']!r}; known: {', '.join(sorted(known))}"
             raise fail(msg)
+        if any(c["name"] == item["name"] and c["args"] == args for c in calls):
+            continue  # the same call twice in one reply (a small model repeating itself)
         calls.append(tool_call(name=item["name"], args=args, id=_new_call_id()))
     return "", calls
 
@@ -597,6 +600,41 @@ def cut_off_response(text: str) -> str | None:
             continue
         return value if isinstance(value, str) else None
     return None
+
+
+def cut_off_calls(
+    text: str, tools: list[dict[str, Any]], call_schema: dict[str, Any]
+) -> tuple[list[ToolCall], str] | None:
+    """The complete calls of a list of calls that the token limit cut off, and the rest.
+
+    ``[{call}, {call}, {"name": "f", "argu`` gives the two complete calls (each checked against
+    ``call_schema``, the schema of one call) and the unfinished text after them, as an OpenAI
+    reply cut off mid-call gives its finished calls and a truncated one. None when the text is
+    not such a list or holds no complete call.
+    """
+    stripped = text.lstrip()
+    if not stripped.startswith("["):
+        return None
+    decoder = json.JSONDecoder(strict=False)
+    position, items = 1, []
+    while True:
+        while position < len(stripped) and stripped[position] in " \t\r\n,":
+            position += 1
+        try:
+            item, end = decoder.raw_decode(stripped, position)
+        except json.JSONDecodeError:
+            break
+        items.append(item)
+        position = end
+    if not items:
+        return None
+    try:
+        for item in items:
+            validate_json(item, call_schema)
+        _, calls = parse_tool_output(json.dumps(items), tools)
+    except OutputParserException:
+        return None
+    return calls, stripped[position:]
 
 
 def cut_off_message(text: str, output_tokens: int | None) -> str:

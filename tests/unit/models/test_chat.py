@@ -324,3 +324,23 @@ def test_cut_off_response_decodes_what_was_written():
     assert cut_off_response('{"response": "done"') == "done"  # the closing brace was missing
     assert cut_off_response('{"name": "x", "arguments": {') is None
     assert cut_off_response("plain text") is None
+
+
+def test_a_cut_off_list_keeps_its_complete_calls(tiny_decoder_path, monkeypatch):
+    """As an OpenAI reply cut off mid-call: the finished calls, and the rest as invalid."""
+    from langchain_core.exceptions import OutputParserException
+
+    chat = ChatLocal(model=str(tiny_decoder_path), device="cpu", max_tokens=7)
+    bound = chat.bind_tools([Weather, Capital])
+    paris = '{"name": "Weather", "arguments": {"city": "Paris"}}'
+    rome = '{"name": "Weather", "arguments": {"city": "Rome"}}'
+    _canned(monkeypatch, chat, f'[{paris}, {rome}, {paris}, {{"name": "Wea', "length")
+    reply = bound.invoke(QUESTION)
+    assert [c["args"] for c in reply.tool_calls] == [{"city": "Paris"}, {"city": "Rome"}]
+    assert reply.invalid_tool_calls[0]["args"] == '{"name": "Wea'  # the repeat is made once
+    assert "cut off by the token limit" in reply.invalid_tool_calls[0]["error"]
+    # A finished item that breaks its schema is not a call: the reply stays an error.
+    too_long = '{"name": "Weather", "arguments": {"city": "Amsterdam"}}'  # max_length=6
+    _canned(monkeypatch, chat, f'[{too_long}, {{"n', "length")
+    with pytest.raises(OutputParserException, match="cut off"):
+        bound.invoke(QUESTION)

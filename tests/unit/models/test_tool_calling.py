@@ -397,3 +397,12 @@ def test_parse_accepts_control_characters_the_grammar_allows():
     # xgrammar's JSON strings admit raw control characters; a strict json.loads would not.
     text = '[{"name": "get_weather", "arguments": {"city": "O\x14slo"}}]'
     assert parse_tool_output(text, TOOLS)[1][0]["args"] == {"city": "O\x14slo"}
+
+
+def test_a_repeated_call_in_one_reply_is_made_once():
+    from localchain.models.tool_calling import parse_tool_output
+
+    call = '{"name": "f", "arguments": {"x": 1}}'
+    other = '{"name": "f", "arguments": {"x": 2}}'
+    _, calls = parse_tool_output(f"[{call}, {other}, {call}]")
+    assert [c["args"] for c in calls] == [{"x": 1}, {"x": 2}]
