@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE_DATA = ROOT / "examples" / "tool_calls" / "make_data.py"
-N_CALLS, N_NO_CALL = 8, 4
+N_CALLS, N_NO_CALL = 8, 8
 
 
 @pytest.fixture(scope="module")
