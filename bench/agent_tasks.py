@@ -27,8 +27,8 @@ a task needs with ``--task-tools``) and the same system prompt:
   agent loop, stopped after ``--max-steps`` model calls;
 * ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
   small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
-  when the steps run out or a call repeats; tool preselection when more than 5 tools are
-  offered).
+  when the steps run out or a call repeats; tool preselection by embedding similarity when
+  more than ``--tool-k`` tools are offered, 5 by default).
 
 Printed: per contender the success rate, model calls ("steps") and tool calls per task, seconds
 per task, then the ratio localchain / langchain on the success rate.
@@ -516,7 +516,9 @@ def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]]
     return run
 
 
-def localchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]], Outcome]:
+def localchain_runner(
+    chat: Any, max_steps: int, tool_k: int | None = 5
+) -> Callable[[str, Sequence[Any]], Outcome]:
     """Contender: ``localchain.agents.create_agent(chat, tools, max_steps=...)``.
 
     Written against the API issue 8 describes (a LangGraph agent that takes
@@ -543,6 +545,7 @@ def localchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]
             parallel_tool_calls=False,
             on_max_steps="answer",
             on_repeated_call="answer",
+            tool_k=tool_k,
         )
         start = time.perf_counter()
         try:
@@ -648,6 +651,12 @@ def main(argv: list[str] | None = None) -> None:
         "then each task's own wall time, longer than alone)",
     )
     parser.add_argument(
+        "--tool-k",
+        type=int,
+        default=5,
+        help="localchain's agent offers the k tools nearest the request (default 5 of 6)",
+    )
+    parser.add_argument(
         "--tool-adapter",
         help="ChatLocal(tool_adapter=...) for every contender: 'auto' (the shipped tool-calling "
         "adapter) or a path; default none (the plain model)",
@@ -676,7 +685,10 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for name in names:
             try:
-                runner = CONTENDERS[name](chat, args.max_steps)
+                if name == "localchain":
+                    runner = localchain_runner(chat, args.max_steps, args.tool_k)
+                else:
+                    runner = CONTENDERS[name](chat, args.max_steps)
             except Unavailable as err:
                 print(f"{name}: skipped: {err}", flush=True)  # noqa: T201
                 continue
@@ -690,7 +702,8 @@ def main(argv: list[str] | None = None) -> None:
     offered = "the tools each task needs" if args.task_tools else "all tools"
     print(  # noqa: T201
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
-        f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}\n"
+        f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}, "
+        f"localchain tool_k {args.tool_k}\n"
     )
     print(table(rows))  # noqa: T201
     if args.json:
