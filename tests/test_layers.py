@@ -68,6 +68,7 @@ MODELS_RANKS = {
     "adapters": 2,
     "kv_cache": 2,
     "embeddings": 2,
+    "tool_relevance": 3,
     "decoding": 3,
     "generation": 4,
     "scheduler": 4,
