@@ -52,8 +52,10 @@ Contenders, all greedy, ``tool_choice="auto"`` in every category (as a user woul
 "Unparseable" counts replies that tried to call but could not be read as calls: for (a) a
 ``<tool_call>`` block or a JSON-looking reply that does not parse into calls; for (b)/(c) a
 reply with no ``tool_calls`` whose text is the raw JSON that ``ChatLocal`` failed to parse.
-A call cut off by ``--max-tokens`` raises ``OutputParserException`` in (b)/(c) and is counted
-as "crashed" (a miss); a text answer cut off by it is text, as in plain chat. Seconds per
+A single call cut off by ``--max-tokens`` raises ``OutputParserException`` in (b)/(c) and is
+counted as "crashed" (a miss); a list of calls cut off keeps its complete calls (the unfinished
+one becomes an invalid tool call, not scored); a text answer cut off by it is text, as in plain
+chat. Seconds per
 case are wall time per model call (one call per case; with ``--concurrency`` the run's wall
 time over the cases), grammar compilation included.
 """
