@@ -517,6 +517,20 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH",
         help="attach a LoRA adapter, served as model NAME (repeatable)",
     )
+    parser.add_argument(
+        "--tool-adapter",
+        default=None,
+        help="adapter for requests that offer tools: 'auto' (the shipped tool-calling adapter, "
+        "when it fits the model), an attached adapter's NAME or a directory",
+    )
+    parser.add_argument(
+        "--tool-relevance-floor",
+        type=_floor_arg,
+        default=None,
+        metavar="auto|COSINE",
+        help="offer a request only the tools whose embedding similarity to it reaches the "
+        "floor ('auto': the calibrated 0.33); a request near none gets a plain answer",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     parser.add_argument("--max-batch", type=_positive_int, default=8, help="rows decoded together")
@@ -576,6 +590,8 @@ def run_serve_command(args: argparse.Namespace) -> int:
         "quantization": args.quantization,
         "device": args.device,
         "dtype": args.dtype,
+        "tool_adapter": args.tool_adapter,
+        "tool_relevance_floor": args.tool_relevance_floor,
     }
     if args.model is not None:
         fields["model"] = args.model
@@ -617,6 +633,19 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         msg = f"must be at least 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _floor_arg(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 2.0  # refused below, with the message
+    if not -1 <= value <= 1:
+        msg = f"must be 'auto' or a cosine similarity between -1 and 1, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
 

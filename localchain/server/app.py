@@ -73,6 +73,7 @@ def create_app(
     for name, path in config.adapters.items():
         if name not in loaded.adapters.names():
             loaded.adapters.add(name, path)
+    tool_adapter = _attach_tool_adapter(loaded, config.tool_adapter)
     if scheduler is None:
         scheduler = get_scheduler(loaded, max_batch=config.max_batch, max_queue=config.max_queue)
     store = ConversationStore(config.db_path or _default_db_path())
@@ -84,6 +85,7 @@ def create_app(
         model_id=config.model_name or loaded.name,
         embeddings=embeddings,
         embedding_id=_embedding_id(config.embedding_model),
+        tool_adapter=tool_adapter,
     )
 
     @contextlib.asynccontextmanager
@@ -109,6 +111,41 @@ def create_app(
         mount_web_app(app, web_directory(config.web_dir))
     app.add_middleware(GuardMiddleware, config=config)
     return app
+
+
+def _attach_tool_adapter(loaded: LoadedModel, choice: str | None) -> str | None:
+    """The adapter name tool-offering requests on the base use, attached if need be.
+
+    ``"auto"`` is the shipped tool-calling adapter when it was trained on the served model (none
+    otherwise, logged); an attached adapter's name is used as it is; anything else is an
+    adapter directory or a registered name, attached under its own name.
+
+    Raises:
+        AdapterError: The adapter is missing or fits another base.
+    """
+    from pathlib import Path
+
+    from localchain.models.adapters import TOOL_CALLS_ADAPTER, find_adapter, shipped_adapter_fits
+
+    if choice is None:
+        return None
+    if choice == "auto":
+        if not shipped_adapter_fits(loaded.name, TOOL_CALLS_ADAPTER):
+            logger.info(
+                "tool_adapter='auto': the shipped %s adapter was not trained on %s; requests "
+                "with tools run on the base model.",
+                TOOL_CALLS_ADAPTER,
+                loaded.name,
+            )
+            return None
+        choice = TOOL_CALLS_ADAPTER
+    if choice in loaded.adapters.names():
+        return choice
+    directory = find_adapter(choice)
+    name = directory.name if Path(choice).expanduser().is_dir() else choice
+    if name not in loaded.adapters.names():
+        loaded.adapters.add(name, directory)
+    return name
 
 
 def _embedding_id(name: str) -> str:

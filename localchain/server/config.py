@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from localchain.models.registry import DEFAULT_MODEL
 from localchain.models.settings import Dtype, QuantizationName, check_device_name
+from localchain.models.tool_relevance import check_floor
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 """Host names that mean this machine only."""
@@ -28,6 +30,18 @@ class ServerConfig(BaseModel):
     device: str = Field("auto", description="'auto', 'cpu' or 'cuda[:N]'.")
     dtype: Dtype = Field("auto", description="Compute precision.")
     quantization: QuantizationName | None = Field(None, description="Weight quantization.")
+    tool_adapter: str | None = Field(
+        None,
+        description="Adapter for chat requests on the base model that offer tools: 'auto' (the "
+        "shipped tool-calling adapter when it fits the served model), an attached adapter's "
+        "name, or a directory; default: none.",
+    )
+    tool_relevance_floor: float | Literal["auto"] | None = Field(
+        None,
+        description="In tool_choice 'auto' mode, offer only the tools whose embedding "
+        "similarity to the latest user message reaches this cosine ('auto': the calibrated "
+        "floor for all-MiniLM-L6-v2); a request that reaches none gets a plain answer.",
+    )
     embedding_model: str = Field(
         "all-minilm-l6-v2",
         description="The model behind /v1/embeddings (a name or a sentence-transformers dir); "
@@ -67,6 +81,12 @@ class ServerConfig(BaseModel):
     @classmethod
     def _check_device(cls, value: str) -> str:
         return check_device_name(value)
+
+    @field_validator("tool_relevance_floor")
+    @classmethod
+    def _check_floor(cls, value: float | str | None) -> float | str | None:
+        check_floor(value)
+        return value
 
     @property
     def loopback(self) -> bool:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from localchain.models.generation import Completion, GenerationConfig, StreamEvent
+from localchain.models.tool_relevance import ToolScorer
 from localchain.server._backend import RequestHandle, Scheduler
 from localchain.server._http_errors import APIError
 from localchain.server.config import ServerConfig
@@ -47,6 +48,10 @@ class ServerState:
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     started: int = field(default_factory=lambda: int(time.time()))
     embed_lock: threading.Lock = field(default_factory=threading.Lock)
+    tool_adapter: str | None = None
+    """The attached adapter that chat requests on the base model use when they offer tools
+    (``ServerConfig.tool_adapter``, resolved at start)."""
+    _tool_scorer: ToolScorer | None = None
 
     def adapter_names(self) -> list[str]:
         """The adapters clients can name as ``model``."""
@@ -74,6 +79,14 @@ class ServerState:
 
                 self.embeddings = LocalEmbeddings(model=self.config.embedding_model)
             return self.embeddings
+
+    def tool_scorer(self) -> ToolScorer:
+        """Scores tools against requests with the server's embeddings (created on first use)."""
+        embeddings = self.get_embeddings()
+        with self.embed_lock:
+            if self._tool_scorer is None:
+                self._tool_scorer = ToolScorer(embeddings)
+            return self._tool_scorer
 
 
 def generation_config(

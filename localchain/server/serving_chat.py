@@ -3,11 +3,15 @@
 Tools use the model layer's constrained tool calling (``localchain.models.tool_calling``): the
 reply is constrained to the JSON schema of a call (or a direct answer, under ``"auto"``), the
 tools are described in the system prompt, and the reply is parsed back into tool calls. A
-``response_format`` constrains the reply to any JSON object or to a JSON schema.
+``response_format`` constrains the reply to any JSON object or to a JSON schema. With
+``ServerConfig.tool_relevance_floor``, "auto" requests offer the model only the tools the
+request is about; with ``ServerConfig.tool_adapter``, requests on the base model that offer
+tools run on the tool-calling adapter (as ``ChatLocal``'s options of the same names).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -27,6 +31,7 @@ from localchain.models.tool_calling import (
     tool_call_schema,
     tools_system_prompt,
 )
+from localchain.models.tool_relevance import check_floor, request_text
 from localchain.server._http_errors import APIError
 from localchain.server.protocol import ChatCompletionRequest, ChatMessage
 from localchain.server.serving import (
@@ -87,20 +92,43 @@ def _with_system(rendered: list[dict[str, str]], text: str) -> list[dict[str, st
     return [{"role": "system", "content": text}, *rendered]
 
 
+def offered_tools(state: ServerState, body: ChatCompletionRequest) -> list[dict[str, Any]]:
+    """The request's tools the model is offered: all of them, or in ``tool_choice`` "auto"
+    mode with ``ServerConfig.tool_relevance_floor`` set, those whose embedding similarity to
+    the latest user message reaches the floor (none when no tool does). Embeds the request."""
+    tools = [t.model_dump(exclude_none=True) for t in body.tools or []]
+    floor = check_floor(state.config.tool_relevance_floor)
+    if floor is None or not tools or body.tool_choice not in (None, "auto"):
+        return tools
+    request = request_text(to_langchain(body.messages))
+    if request is None:
+        return tools
+    return state.tool_scorer().relevant(request, tools, floor)
+
+
 def prepare_chat(
-    state: ServerState, body: ChatCompletionRequest
+    state: ServerState,
+    body: ChatCompletionRequest,
+    tools: list[dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any] | None, Callable[[str], Reply]]:
     """The prompt, the JSON schema constraining the reply (or None), and the reply parser.
+
+    Args:
+        state: The server's state (its model's tokenizer and kind).
+        body: The request.
+        tools: The tools offered to the model (``offered_tools``); default: all of the
+            request's. An empty list in "auto" mode gives a plain reply.
 
     Raises:
         APIError: 400 for an inconsistent ``tools``/``tool_choice``/``response_format``.
     """
     rendered = render_tool_messages(to_langchain(body.messages))
-    tools = [t.model_dump(exclude_none=True) for t in body.tools or []]
     choice = body.tool_choice
-    if choice is not None and not tools and choice != "none":
+    if choice is not None and not body.tools and choice != "none":
         msg = "tool_choice is set but no tools were given; pass tools or leave tool_choice out."
         raise APIError(400, msg, param="tool_choice")
+    if tools is None:
+        tools = [t.model_dump(exclude_none=True) for t in body.tools or []]
     schema: dict[str, Any] | None = None
     parse: Callable[[str], Reply] = lambda text: (text, [])  # noqa: E731
     if tools and choice != "none":
@@ -156,7 +184,15 @@ async def chat_completion(
     """Serve one chat request: the response dict, or the SSE lines of a streamed one."""
     start = time.monotonic()
     adapter = state.adapter_for(body.model)
-    prompt, schema, parse = prepare_chat(state, body)
+    tools = (
+        await asyncio.to_thread(offered_tools, state, body)
+        if body.tools and state.config.tool_relevance_floor is not None
+        else [t.model_dump(exclude_none=True) for t in body.tools or []]
+    )
+    calls_tools = bool(tools) and body.tool_choice != "none"
+    if adapter is None and calls_tools:
+        adapter = state.tool_adapter
+    prompt, schema, parse = prepare_chat(state, body, tools)
     config = generation_config(
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
@@ -178,7 +214,7 @@ async def chat_completion(
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         events = row_events(state, handles, request, start=start)
-        whole = bool(body.tools) and body.tool_choice != "none"
+        whole = calls_tools
         return _chat_chunks(
             events, request_id, created, body.model, len(handles), parse, whole, include_usage
         )
@@ -260,4 +296,4 @@ async def _chat_chunks(
     yield "data: [DONE]\n\n"
 
 
-__all__ = ["chat_completion", "prepare_chat", "to_langchain"]
+__all__ = ["chat_completion", "offered_tools", "prepare_chat", "to_langchain"]

@@ -129,3 +129,46 @@ def test_concurrent_requests_alone_and_in_a_busy_batch(server):
             assert text == expected
     health = httpx.get(f"{server.url}/health").json()
     assert health["status"] == "ok" and health["queue_depth"] == 0
+
+
+def test_tool_adapter_and_relevance_floor_on_the_server(tmp_path):
+    """`serve --tool-adapter auto --tool-relevance-floor auto`: a weather request is called
+    with the shipped adapter, a question no tool serves gets a text answer."""
+    from fastapi.testclient import TestClient
+
+    from localchain.server import ServerConfig, create_app
+
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the current weather for a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    config = ServerConfig(
+        device="cpu",
+        db_path=tmp_path / "c.sqlite3",
+        tool_adapter="auto",
+        tool_relevance_floor="auto",
+    )
+    with TestClient(create_app(config), base_url="http://127.0.0.1:8000") as c:
+        assert "tool-calls-smollm2" in [m["id"] for m in c.get("/v1/models").json()["data"]]
+
+        def ask(question):
+            body = {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": question}],
+                "tools": [weather],
+                "max_tokens": 48,
+            }
+            return c.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]
+
+        call = ask("What's the weather in Paris?")["tool_calls"][0]["function"]
+        assert (call["name"], json.loads(call["arguments"])) == ("get_weather", {"city": "Paris"})
+        answer = ask("Who wrote Hamlet?")
+        assert not answer.get("tool_calls") and "Shakespeare" in answer["content"]

@@ -208,3 +208,17 @@ def test_missing_adapter_exits_1_before_chatting(tiny_decoder_path, stdin, capsy
     assert rc == 1
     assert out == ""
     assert "no-such-adapter" in err
+
+
+def test_serve_takes_the_tool_settings(monkeypatch):
+    import localchain.server as server
+    from localchain.cli import build_parser, main
+
+    seen = []
+    monkeypatch.setattr(server, "serve", seen.append)
+    assert main(["serve", "--tool-adapter", "auto", "--tool-relevance-floor", "auto"]) == 0
+    assert (seen[0].tool_adapter, seen[0].tool_relevance_floor) == ("auto", "auto")
+    args = build_parser().parse_args(["serve", "--tool-relevance-floor", "0.4"])
+    assert args.tool_relevance_floor == 0.4
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--tool-relevance-floor", "high"])

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.embeddings import DeterministicFakeEmbedding
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from localchain.server import ServerConfig, create_app
 from tests.unit.server.helpers import ScriptedScheduler
@@ -443,3 +443,67 @@ def test_parallel_tool_calls_follows_the_request():
     prompt, schema, _ = prepare_chat(state, one)
     assert "anyOf" not in schema and schema["properties"]["name"]["enum"] == ["get_weather"]
     assert "several tools at once" not in prompt
+
+
+class _KeywordEmbeddings(Embeddings):
+    """Texts about the weather point one way, everything else the other."""
+
+    def _vector(self, text: str) -> list[float]:
+        return [1.0, 0.0] if "weather" in text.lower() else [0.0, 1.0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def _ask(c, content, **fields):
+    body = {"model": MODEL, "messages": [{"role": "user", "content": content}], "max_tokens": 6}
+    response = c.post("/v1/chat/completions", json={**body, **fields})
+    assert response.status_code == 200, response.text
+
+
+def test_requests_that_offer_tools_run_on_the_tool_adapter(lm, tmp_path):
+    scheduler = ScriptedScheduler()
+    app = create_app(_config(tmp_path, tool_adapter="alpha"), loaded=lm, scheduler=scheduler)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        _ask(c, "weather in Paris?", tools=[WEATHER])
+        _ask(c, "hello")
+        _ask(c, "weather in Paris?", tools=[WEATHER], tool_choice="none")
+        _ask(c, "weather in Paris?", tools=[WEATHER], model="beta")
+        _ask(c, "weather in Paris?", tools=[WEATHER], stream=True)
+    assert [s.adapter for s in scheduler.submissions] == ["alpha", None, None, "beta", "alpha"]
+
+
+def test_the_relevance_floor_offers_only_the_tools_a_request_is_about(lm, tmp_path):
+    scheduler = ScriptedScheduler()
+    config = _config(tmp_path, tool_adapter="alpha", tool_relevance_floor=0.5)
+    app = create_app(config, loaded=lm, scheduler=scheduler, embeddings=_KeywordEmbeddings())
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        _ask(c, "What's the weather in Paris?", tools=[WEATHER])
+        _ask(c, "Who wrote Hamlet?", tools=[WEATHER])
+        _ask(c, "Who wrote Hamlet?", tools=[WEATHER], tool_choice="required")  # never filtered
+    about, unrelated, forced = scheduler.submissions
+    assert about.schema is not None and "get_weather" in about.prompt
+    assert about.adapter == "alpha"
+    # No tool reaches the floor: a plain reply, on the base, without the tools in the prompt.
+    assert unrelated.schema is None and "get_weather" not in unrelated.prompt
+    assert unrelated.adapter is None
+    assert forced.schema is not None and forced.adapter == "alpha"
+
+
+def test_tool_settings_are_checked(lm, tmp_path, server_adapters):
+    import pydantic
+
+    from localchain.errors import AdapterError
+    from localchain.server.app import _attach_tool_adapter
+
+    with pytest.raises(pydantic.ValidationError, match="between -1 and 1"):
+        ServerConfig(tool_relevance_floor=2)
+    assert ServerConfig(tool_relevance_floor="auto").tool_relevance_floor == "auto"
+    # "auto" on a model the shipped adapter was not trained on: tools run on the base.
+    assert _attach_tool_adapter(lm, "auto") is None
+    assert _attach_tool_adapter(lm, str(server_adapters["beta"])) == "beta"  # already attached
+    with pytest.raises(AdapterError, match="No adapter 'nowhere'"):
+        _attach_tool_adapter(lm, "nowhere")
