@@ -41,6 +41,7 @@ from langgraph.types import interrupt
 from localchain.agents.selection import ToolSelector
 from localchain.agents.state import AgentState, AgentStep, call_signature, describe_calls
 from localchain.errors import ConfigError
+from localchain.models.tool_relevance import NOT_A_REQUEST, request_text
 from localchain.tools import arun_tool_call, run_tool_call
 
 REPEAT_LIMIT = 3
@@ -90,7 +91,13 @@ def answer_from_results(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         elif not feedback(message):
             kept.append(message)
     digest = "Tool results:\n" + "\n".join(lines) + "\n\n" if lines else ""
-    return [*kept, HumanMessage(digest + ANSWER_NOW)]
+    return [*kept, _note(digest + ANSWER_NOW)]
+
+
+def _note(text: str) -> HumanMessage:
+    """A message from the agent to the model, marked so that it is not taken for the user's
+    request (``ChatLocal``'s relevance floor scores tools against the user's words)."""
+    return HumanMessage(text, additional_kwargs={NOT_A_REQUEST: True})
 
 
 @dataclass
@@ -163,10 +170,8 @@ def default_system_prompt(tool_names: Sequence[str]) -> str:
 
 
 def _request_text(messages: Sequence[BaseMessage]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
+    """The user's latest request (the agent's own notes to the model are skipped)."""
+    return request_text(messages) or ""
 
 
 def _usage(message: AIMessage) -> tuple[int, int]:
@@ -317,7 +322,7 @@ class AgentGraph:
             note=feedback,
         )
         return {
-            "messages": [HumanMessage(feedback)],
+            "messages": [_note(feedback)],
             "run_steps": step_no,
             "unusable_replies": state.get("unusable_replies", 0) + 1,
             "error_streak": state.get("error_streak", 0) + 1,
@@ -537,7 +542,7 @@ class AgentGraph:
         messages: list[BaseMessage] = [
             SystemMessage(f"Give the final answer as JSON matching {name}."),
             *state.get("messages", []),
-            HumanMessage(f"Now give the final answer as JSON matching {name}."),
+            _note(f"Now give the final answer as JSON matching {name}."),
         ]
         runnable = self.s.model.with_structured_output(schema, include_raw=True)
         return messages, runnable

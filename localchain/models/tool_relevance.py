@@ -60,10 +60,19 @@ def check_floor(floor: float | str | None) -> float | None:
     return float(floor)
 
 
+NOT_A_REQUEST = "localchain_not_a_request"
+"""``additional_kwargs`` key marking a HumanMessage that a program wrote, not the user (an
+agent's note sent back to the model): tools are not scored against it."""
+
+
 def request_text(messages: Sequence[BaseMessage]) -> str | None:
-    """The text of the latest user message: the request the tools are scored against."""
+    """The text of the latest user message: the request the tools are scored against.
+
+    HumanMessages marked with ``additional_kwargs[NOT_A_REQUEST]`` (an agent's own notes to
+    the model) are skipped.
+    """
     for message in reversed(messages):
-        if isinstance(message, HumanMessage):
+        if isinstance(message, HumanMessage) and not message.additional_kwargs.get(NOT_A_REQUEST):
             return str(message.text)
     return None
 
@@ -116,6 +125,7 @@ class ToolScorer:
 
 
 __all__ = [
+    "NOT_A_REQUEST",
     "RELEVANCE_FLOOR",
     "ToolScorer",
     "check_floor",

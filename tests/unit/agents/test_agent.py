@@ -467,3 +467,21 @@ async def test_async_stream_invoke_and_events():
     async for event in create_agent(model(), [calculator]).astream_events("sums"):
         names.add(event["event"])
     assert {"on_chat_model_start", "on_chat_model_end", "on_tool_start", "on_tool_end"} <= names
+
+
+def test_a_reply_sent_back_keeps_the_tools_picked_for_the_request():
+    from localchain.models.tool_relevance import NOT_A_REQUEST
+
+    tools = [_make_tool(w) for w in KeywordEmbeddings.WORDS]
+    cut = AIMessage(
+        '[{"name": "stock_tool", "arguments": {"query": "AC',
+        response_metadata={"finish_reason": "length"},
+    )
+    model = FakeChatModel(responses=[cut, "sunny"])
+    agent = create_agent(model, tools, tool_k=2, embeddings=KeywordEmbeddings())
+    assert agent.invoke("The stock price of ACME, translated to French?").output == "sunny"
+    # The agent's note to the model is not the request: preselection (and ChatLocal's relevance
+    # floor) still score the tools against the user's words.
+    note = model.calls[1].messages[-1]
+    assert isinstance(note, HumanMessage) and note.additional_kwargs[NOT_A_REQUEST]
+    assert model.calls[1].tools == model.calls[0].tools == ["stock_tool", "translate_tool"]

@@ -133,3 +133,15 @@ def test_an_irrelevant_request_gets_a_text_reply(tiny_decoder_path):
     reply = bound.invoke("Tell me a joke.")
     assert reply.tool_calls == []
     assert isinstance(reply.content, str)
+
+
+def test_request_text_skips_an_agents_notes():
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from localchain.models.tool_relevance import NOT_A_REQUEST, request_text
+
+    note = HumanMessage("Your last reply was cut off.", additional_kwargs={NOT_A_REQUEST: True})
+    assert request_text([HumanMessage("weather in Paris?"), AIMessage("..."), note]) == (
+        "weather in Paris?"
+    )
+    assert request_text([note]) is None
