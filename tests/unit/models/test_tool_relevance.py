@@ -145,3 +145,21 @@ def test_request_text_skips_an_agents_notes():
         "weather in Paris?"
     )
     assert request_text([note]) is None
+
+
+def test_one_scorer_serves_many_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    embeddings = KeywordEmbeddings()
+    scorer = ToolScorer(embeddings)
+    requests = ["Will it rain in this city?", "stock price?", "Hello!", "share price, weather?"]
+    alone = [ToolScorer(KeywordEmbeddings()).relevant(r, [STOCK, WEATHER], 0.3) for r in requests]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda r: scorer.relevant(r, [STOCK, WEATHER], 0.3), requests * 8))
+    assert together == alone * 8
+    assert sorted(embeddings.documents) == sorted(
+        [
+            tool_text("stock_price", "The price of a stock share."),
+            tool_text("get_weather", "The weather in a city: sun, rain, wind."),
+        ]
+    )
