@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,18 @@ def _ask(chat: ChatLocal, record: dict) -> list[dict] | str:
     return reply.text
 
 
+def _ask_all(chat: ChatLocal, records: list[dict]) -> list[list[dict] | str]:
+    """``_ask`` for each record, 4 at once (the model's scheduler batches them; each reply is
+    the one the request gets alone)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda r: _ask(chat, r), records))
+
+
+def _right(chat: ChatLocal, records: list[dict]) -> int:
+    """How many of ``records`` get exactly the expected calls."""
+    return sum(a == _expected(r) for a, r in zip(_ask_all(chat, records), records, strict=True))
+
+
 def _expected(record: dict) -> list[dict]:
     data = json.loads(record["messages"][-1]["content"])
     return (
@@ -82,10 +95,7 @@ def test_the_adapter_makes_more_right_calls_and_still_answers_in_text(cases):
     calls, no_call = cases
     tuned = ChatLocal(tool_adapter="auto", max_tokens=96)
     plain = ChatLocal(max_tokens=96)
-    right = {
-        name: sum(_ask(chat, r) == _expected(r) for r in calls)
-        for name, chat in (("tuned", tuned), ("plain", plain))
-    }
+    right = {name: _right(chat, calls) for name, chat in (("tuned", tuned), ("plain", plain))}
     texts = _texts(tuned, no_call)
     print(f"right calls of {len(calls)}: {right}; no-call answered in text: {texts}")  # noqa: T201
     assert right["tuned"] >= right["plain"] + 2
@@ -94,7 +104,7 @@ def test_the_adapter_makes_more_right_calls_and_still_answers_in_text(cases):
     # requests for a tool keep it (measured 2026-12-03: 6 of 8
     # texts against 1, right calls 3 against 3).
     gated = ChatLocal(tool_adapter="auto", tool_relevance_floor="auto", max_tokens=96)
-    gated_right = sum(_ask(gated, r) == _expected(r) for r in calls)
+    gated_right = _right(gated, calls)
     gated_texts = _texts(gated, no_call)
     print(f"with the floor: {gated_right} right calls, {gated_texts} texts")  # noqa: T201
     assert gated_texts >= texts + 2
@@ -103,7 +113,7 @@ def test_the_adapter_makes_more_right_calls_and_still_answers_in_text(cases):
 
 def _texts(chat: ChatLocal, records: list[dict]) -> int:
     """How many of ``records`` the model answers in text (not a call, not cut off)."""
-    answers = [_ask(chat, r) for r in records]
+    answers = _ask_all(chat, records)
     return sum(isinstance(a, str) and not a.startswith("cut off") for a in answers)
 
 
