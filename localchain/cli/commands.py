@@ -641,10 +641,10 @@ def _floor_arg(text: str) -> float | str:
     if text == "auto":
         return text
     try:
-        value = float(text)
+        value: float | None = float(text)
     except ValueError:
-        value = 2.0  # refused below, with the message
-    if not -1 <= value <= 1:
+        value = None
+    if value is None or not -1 <= value <= 1:
         msg = f"must be 'auto' or a cosine similarity between -1 and 1, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
