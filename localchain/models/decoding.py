@@ -546,7 +546,11 @@ def _sample(
 ) -> torch.Tensor:
     import torch
 
-    scores = scores / config.temperature
+    # Shift each row so its best score is 0 before dividing: a tiny temperature then sends the
+    # others to -inf (greedy in the limit) instead of overflowing to inf and a NaN softmax.
+    # Softmax, top-k and top-p are unchanged by the shift.
+    top = scores.amax(-1, keepdim=True).clamp(min=torch.finfo(scores.dtype).min)
+    scores = (scores - top) / config.temperature
     if config.top_k > 0:
         kth = torch.topk(scores, min(config.top_k, scores.shape[-1])).values[..., -1:]
         scores = scores.masked_fill(scores < kth, float("-inf"))

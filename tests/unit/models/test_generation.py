@@ -86,6 +86,14 @@ def test_top_k_one_is_greedy(lm):
     assert generate(lm, ["hello"], config)[0].token_ids == greedy
 
 
+def test_a_vanishing_temperature_samples_the_best_token(lm):
+    # Found by the fuzz test: temperature=2.7e-39 overflowed the scores to inf (a NaN softmax).
+    greedy = generate(lm, ["hello"], GenerationConfig(max_new_tokens=8))[0].token_ids
+    for temperature in (2.7e-39, 1e-12):
+        config = GenerationConfig(max_new_tokens=8, temperature=temperature, seed=3)
+        assert generate(lm, ["hello"], config)[0].token_ids == greedy
+
+
 def test_prompt_longer_than_window_is_a_clear_error(lm):
     long_prompt = "hello world " * 200
     with pytest.raises(ContextLengthError, match="context window of 128"):
