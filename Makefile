@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install chat serve browser test test-fast test-slow test-gpu lint typecheck format bench \
 	clean demo-tune pal-data pal-adapter pal-report triples-data triples-adapter triples-report \
-	tool-calls-data tool-calls-adapter
+	tool-calls-data tool-calls-adapter agent-steps-data agent-steps-adapter
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,8 @@ PAL_ADAPTER := localchain/adapters/pal-smollm2
 TRIPLES_DIR := build/triples
 TOOL_CALLS_DIR := build/tool_calls
 TOOL_CALLS_ADAPTER := localchain/adapters/tool-calls-smollm2
+AGENT_STEPS_DIR := build/agent_steps
+AGENT_STEPS_ADAPTER := localchain/adapters/agent-steps-smollm2
 TRIPLES_ADAPTER := localchain/adapters/triples-smollm2
 TUNE_ARGS ?=
 EVAL_ARGS ?=
@@ -154,3 +156,14 @@ tool-calls-adapter: $(STAMP) $(TOOL_CALLS_DIR)/train.jsonl
 	nice -n 5 $(LC) tune --base $(TASK_BASE) --data $(TOOL_CALLS_DIR)/train.jsonl \
 		--config examples/tool_calls/tune.json --output $(TOOL_CALLS_ADAPTER) \
 		$(call resume_or_overwrite,$(TOOL_CALLS_ADAPTER)) $(TUNE_ARGS)
+
+agent-steps-data: $(STAMP)
+	$(BIN)/python examples/agent_steps/make_data.py
+
+$(AGENT_STEPS_DIR)/train.jsonl: examples/agent_steps/make_data.py examples/tool_calls/make_data.py | $(STAMP)
+	$(MAKE) agent-steps-data
+
+agent-steps-adapter: $(STAMP) $(AGENT_STEPS_DIR)/train.jsonl
+	nice -n 5 $(LC) tune --base $(TASK_BASE) --data $(AGENT_STEPS_DIR)/train.jsonl \
+		--config examples/agent_steps/tune.json --output $(AGENT_STEPS_ADAPTER) \
+		$(call resume_or_overwrite,$(AGENT_STEPS_ADAPTER)) $(TUNE_ARGS)
