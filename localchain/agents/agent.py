@@ -448,6 +448,7 @@ def create_agent(
     max_tool_retries: int = 1,
     tool_k: int | None = 5,
     embeddings: Embeddings | None = None,
+    step_adapter: str | None = None,
 ) -> LocalAgent:
     """Build a tool-calling agent on LangGraph, with the guards a small model needs.
 
@@ -485,6 +486,13 @@ def create_agent(
         tool_k: With more tools than this, offer only the ``tool_k`` most relevant to the
             request (embedding similarity); None offers all.
         embeddings: For the preselection; ``LocalEmbeddings()`` when needed and not given.
+        step_adapter: The LoRA adapter of the steps that have tools bound (``ChatLocal``
+            only; its answers without tools never use it). "auto": the shipped
+            ``agent-steps-smollm2`` adapter (trained on multi-step runs over the built-in
+            tools: look up, then compute or look up again, then answer) when the model is the
+            embedded base with no adapter of its own, else the model's own choice; a name or
+            directory: that adapter; None (the default): the model's own choice
+            (``ChatLocal(tool_adapter=...)``).
 
     Raises:
         ConfigError: A bad setting (unknown tool for approval, ``max_steps`` < 1, ...).
@@ -514,6 +522,7 @@ def create_agent(
         max_tool_retries=max_tool_retries,
         tool_k=tool_k,
         embeddings=embeddings,
+        step_adapter=step_adapter,
     )
     return LocalAgent(settings, checkpointer)
 

@@ -41,6 +41,7 @@ from langgraph.types import interrupt
 from localchain.agents.selection import ToolSelector
 from localchain.agents.state import AgentState, AgentStep, call_signature, describe_calls
 from localchain.errors import ConfigError
+from localchain.models.adapters import AGENT_STEPS_ADAPTER
 from localchain.models.tool_relevance import NOT_A_REQUEST, request_text
 from localchain.tools import arun_tool_call, run_tool_call
 
@@ -120,6 +121,7 @@ class AgentSettings:
     max_tool_retries: int = 1
     tool_k: int | None = 5
     embeddings: Embeddings | Callable[[], Embeddings] | None = None
+    step_adapter: str | None = None
 
     def __post_init__(self) -> None:
         """Check the knobs and prepare the tool preselection."""
@@ -142,6 +144,30 @@ class AgentSettings:
             raise ConfigError(msg)
         self.by_name = {t.name: t for t in self.tools}
         self._selector: ToolSelector | None = None
+        self._step_adapter: tuple[str | None] | None = None
+        if self.step_adapter is not None and not hasattr(self.model, "adapter_for_tools"):
+            msg = (
+                f"step_adapter={self.step_adapter!r} needs a localchain ChatLocal model (it names "
+                f"a LoRA adapter), got {type(self.model).__name__}; leave step_adapter=None."
+            )
+            raise ConfigError(msg)
+
+    def adapter_for_steps(self) -> str | None:
+        """The adapter the tool-calling steps name (None: the model's own choice).
+
+        ``"auto"``: the shipped agent-steps adapter when it applies to the model (the base it
+        was trained on, no adapter of the model's own), else None.
+        """
+        if self._step_adapter is None:
+            chosen = self.step_adapter
+            if chosen == "auto":
+                own = getattr(self.model, "adapter", None)
+                shipped = getattr(self.model, "shipped_adapter", None)
+                chosen = (
+                    None if own is not None or shipped is None else shipped(AGENT_STEPS_ADAPTER)
+                )
+            self._step_adapter = (chosen,)
+        return self._step_adapter[0]
 
     def selector(self) -> ToolSelector | None:
         """The preselector, built on first need (None when every tool fits in ``tool_k``)."""
@@ -167,11 +193,6 @@ def default_system_prompt(tool_names: Sequence[str]) -> str:
         "You are a helpful assistant. Answer the user's question. When a tool helps, call it "
         f"(tools: {', '.join(tool_names)}); when a tool result is given, answer from it."
     )
-
-
-def _request_text(messages: Sequence[BaseMessage]) -> str:
-    """The user's latest request (the agent's own notes to the model are skipped)."""
-    return request_text(messages) or ""
 
 
 def _usage(message: AIMessage) -> tuple[int, int]:
@@ -208,7 +229,8 @@ class AgentGraph:
         selector = self.s.selector()
         if selector is not None:
             began = time.perf_counter()
-            chosen = selector.select(_request_text(state.get("messages", [])))
+            # The user's latest request (the agent's own notes to the model are skipped).
+            chosen = selector.select(request_text(state.get("messages", [])) or "")
             update["active_tools"] = chosen
             step = AgentStep(
                 kind="select", step=0, tools=chosen, seconds=time.perf_counter() - began
@@ -239,6 +261,9 @@ class AgentGraph:
             options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
                 options["parallel_tool_calls"] = self.s.parallel_tool_calls
+            adapter = self.s.adapter_for_steps()
+            if adapter is not None:
+                options["adapter"] = adapter
             runnable = self.s.model.bind_tools([self.s.by_name[n] for n in names], **options)
         return messages, runnable, answer_only, {"out_of_steps": out_of_steps}
 
