@@ -92,15 +92,27 @@ def _with_system(rendered: list[dict[str, str]], text: str) -> list[dict[str, st
     return [{"role": "system", "content": text}, *rendered]
 
 
-def offered_tools(state: ServerState, body: ChatCompletionRequest) -> list[dict[str, Any]]:
+def request_tools(body: ChatCompletionRequest) -> list[dict[str, Any]]:
+    """The request's tools as OpenAI-format dicts."""
+    return [t.model_dump(exclude_none=True) for t in body.tools or []]
+
+
+def offered_tools(
+    state: ServerState,
+    body: ChatCompletionRequest,
+    messages: list[BaseMessage] | None = None,
+) -> list[dict[str, Any]]:
     """The request's tools the model is offered: all of them, or in ``tool_choice`` "auto"
     mode with ``ServerConfig.tool_relevance_floor`` set, those whose embedding similarity to
-    the latest user message reaches the floor (none when no tool does). Embeds the request."""
-    tools = [t.model_dump(exclude_none=True) for t in body.tools or []]
+    the latest user message reaches the floor (none when no tool does). Embeds the request.
+
+    ``messages``: the request's messages already converted (``to_langchain``), if at hand.
+    """
+    tools = request_tools(body)
     floor = check_floor(state.config.tool_relevance_floor)
     if floor is None or not tools or body.tool_choice not in (None, "auto"):
         return tools
-    request = request_text(to_langchain(body.messages))
+    request = request_text(messages if messages is not None else to_langchain(body.messages))
     if request is None:
         return tools
     return state.tool_scorer().relevant(request, tools, floor)
@@ -110,6 +122,7 @@ def prepare_chat(
     state: ServerState,
     body: ChatCompletionRequest,
     tools: list[dict[str, Any]] | None = None,
+    messages: list[BaseMessage] | None = None,
 ) -> tuple[str, dict[str, Any] | None, Callable[[str], Reply]]:
     """The prompt, the JSON schema constraining the reply (or None), and the reply parser.
 
@@ -118,17 +131,20 @@ def prepare_chat(
         body: The request.
         tools: The tools offered to the model (``offered_tools``); default: all of the
             request's. An empty list in "auto" mode gives a plain reply.
+        messages: The request's messages already converted (``to_langchain``), if at hand.
 
     Raises:
         APIError: 400 for an inconsistent ``tools``/``tool_choice``/``response_format``.
     """
-    rendered = render_tool_messages(to_langchain(body.messages))
+    if messages is None:
+        messages = to_langchain(body.messages)
+    rendered = render_tool_messages(messages)
     choice = body.tool_choice
     if choice is not None and not body.tools and choice != "none":
         msg = "tool_choice is set but no tools were given; pass tools or leave tool_choice out."
         raise APIError(400, msg, param="tool_choice")
     if tools is None:
-        tools = [t.model_dump(exclude_none=True) for t in body.tools or []]
+        tools = request_tools(body)
     schema: dict[str, Any] | None = None
     parse: Callable[[str], Reply] = lambda text: (text, [])  # noqa: E731
     if tools and choice != "none":
@@ -184,15 +200,15 @@ async def chat_completion(
     """Serve one chat request: the response dict, or the SSE lines of a streamed one."""
     start = time.monotonic()
     adapter = state.adapter_for(body.model)
-    tools = (
-        await asyncio.to_thread(offered_tools, state, body)
-        if body.tools and state.config.tool_relevance_floor is not None
-        else [t.model_dump(exclude_none=True) for t in body.tools or []]
-    )
+    messages = to_langchain(body.messages)
+    if body.tools and state.config.tool_relevance_floor is not None:  # embeds: off the loop
+        tools = await asyncio.to_thread(offered_tools, state, body, messages)
+    else:
+        tools = request_tools(body)
     calls_tools = bool(tools) and body.tool_choice != "none"
     if adapter is None and calls_tools:
         adapter = state.tool_adapter
-    prompt, schema, parse = prepare_chat(state, body, tools)
+    prompt, schema, parse = prepare_chat(state, body, tools, messages)
     config = generation_config(
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
