@@ -19,9 +19,11 @@ Each step is one chat record (``messages`` ends with the reply to learn), render
 ``ChatLocal.bind_tools`` renders the agent's request: the agent's system prompt merged with
 ``tools_system_prompt`` (``tool_choice="any"`` on the first step, ``"auto"`` after it, one call
 per reply), the history with calls as JSON and results as ``Tool result (name, id): ...`` user
-turns. A share of the records are the tool-calling adapter's own training records (single,
-choose, parallel, no-call, answer; ``examples/tool_calls/make_data.py``), so that the adapter
-keeps working with any tools, not only the built-in ones.
+turns. Each record also keeps its ``kind`` (``agent_step_N``), ``tools`` and ``tool_choice``
+(extra keys the loader keeps and tuning ignores). A share of the records are the tool-calling
+adapter's own training records (single, choose, parallel, no-call, answer;
+``examples/tool_calls/make_data.py``), so that the adapter keeps working with any tools,
+not only the built-in ones.
 
 Deterministic (seeded)::
 
@@ -625,7 +627,14 @@ def records_of_run(
         else:
             reply = json.dumps({"response": message.text}, ensure_ascii=False)
         messages.append({"role": "assistant", "content": reply})
-        records.append({"messages": messages, "kind": f"agent_step_{len(records) + 1}"})
+        records.append(
+            {
+                "messages": messages,
+                "kind": f"agent_step_{len(records) + 1}",
+                "tools": schemas,
+                "tool_choice": choice,
+            }
+        )
     return records
 
 
