@@ -28,7 +28,9 @@ a task needs with ``--task-tools``) and the same system prompt:
 * ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
   small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
   when the steps run out or a call repeats; tool preselection by embedding similarity when
-  more than ``--tool-k`` tools are offered, 5 by default).
+  more than ``--tool-k`` tools are offered, 5 by default; its steps with tools on the shipped
+  agent-steps adapter, ``--step-adapter auto`` by default, trained on invented worlds that share
+  no name or question with this bench: ``examples/agent_steps/make_data.py``).
 
 Printed: per contender the success rate, model calls ("steps") and tool calls per task, seconds
 per task, then the ratio localchain / langchain on the success rate.
@@ -517,7 +519,7 @@ def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]]
 
 
 def localchain_runner(
-    chat: Any, max_steps: int, tool_k: int | None = 5
+    chat: Any, max_steps: int, tool_k: int | None = 5, step_adapter: str | None = None
 ) -> Callable[[str, Sequence[Any]], Outcome]:
     """Contender: ``localchain.agents.create_agent(chat, tools, max_steps=...)``.
 
@@ -535,7 +537,8 @@ def localchain_runner(
     def run(question: str, tools: Sequence[Any]) -> Outcome:
         # What localchain's agent adds for small models, as its agent scripts use it: the
         # first step consults a tool (in "auto" mode a 135M model answers from memory), one
-        # call per reply, and a best-effort answer when the steps run out or a call repeats.
+        # call per reply, a best-effort answer when the steps run out or a call repeats, and
+        # (with --step-adapter) the steps with tools run on the agent-steps adapter.
         agent = create_agent(
             chat,
             list(tools),
@@ -546,6 +549,7 @@ def localchain_runner(
             on_max_steps="answer",
             on_repeated_call="answer",
             tool_k=tool_k,
+            step_adapter=step_adapter,
         )
         start = time.perf_counter()
         try:
@@ -657,6 +661,12 @@ def main(argv: list[str] | None = None) -> None:
         help="localchain's agent offers the k tools nearest the request (default 5 of 6)",
     )
     parser.add_argument(
+        "--step-adapter",
+        default="auto",
+        help="localchain's agent: create_agent(step_adapter=...): 'auto' (the shipped "
+        "agent-steps adapter, the default), a path, or 'none' (the model's own choice)",
+    )
+    parser.add_argument(
         "--tool-adapter",
         help="ChatLocal(tool_adapter=...) for every contender: 'auto' (the shipped tool-calling "
         "adapter) or a path; default none (the plain model)",
@@ -686,7 +696,8 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             try:
                 if name == "localchain":
-                    runner = localchain_runner(chat, args.max_steps, args.tool_k)
+                    step_adapter = None if args.step_adapter == "none" else args.step_adapter
+                    runner = localchain_runner(chat, args.max_steps, args.tool_k, step_adapter)
                 else:
                     runner = CONTENDERS[name](chat, args.max_steps)
             except Unavailable as err:
@@ -703,7 +714,7 @@ def main(argv: list[str] | None = None) -> None:
     print(  # noqa: T201
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
         f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}, "
-        f"localchain tool_k {args.tool_k}\n"
+        f"localchain tool_k {args.tool_k}, step adapter {args.step_adapter}\n"
     )
     print(table(rows))  # noqa: T201
     if args.json:
