@@ -28,9 +28,9 @@ a task needs with ``--task-tools``) and the same system prompt:
 * ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
   small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
   when the steps run out or a call repeats; tool preselection by embedding similarity when
-  more than ``--tool-k`` tools are offered, 5 by default; its steps with tools on the shipped
-  agent-steps adapter, ``--step-adapter auto`` by default, trained on invented worlds that share
-  no name or question with this bench: ``examples/agent_steps/make_data.py``).
+  more than ``--tool-k`` tools are offered, 5 by default; with ``--step-adapter DIR``, its
+  steps with tools on that adapter, e.g. one made by ``make agent-steps-adapter``, trained on
+  invented worlds that share no name or question with this bench).
 
 Printed: per contender the success rate (overall, and apart on the 21 tasks of a kind the
 agent-steps adapter's data has, ``SEEN_KINDS``, and the 11 others), model calls ("steps") and
@@ -552,7 +552,7 @@ def localchain_runner(
         # What localchain's agent adds for small models, as its agent scripts use it: the
         # first step consults a tool (in "auto" mode a 135M model answers from memory), one
         # call per reply, a best-effort answer when the steps run out or a call repeats, and
-        # (with --step-adapter) the steps with tools run on the agent-steps adapter.
+        # (with --step-adapter) the steps with tools on that adapter.
         agent = create_agent(
             chat,
             list(tools),
@@ -680,9 +680,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--step-adapter",
-        default="auto",
-        help="localchain's agent: create_agent(step_adapter=...): 'auto' (the shipped "
-        "agent-steps adapter, the default), a path, or 'none' (the model's own choice)",
+        help="localchain's agent: create_agent(step_adapter=...), an adapter name or directory "
+        "for its steps with tools (e.g. build/agent-steps-smollm2); default: the model's own",
     )
     parser.add_argument(
         "--tool-adapter",
@@ -714,8 +713,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             try:
                 if name == "localchain":
-                    step_adapter = None if args.step_adapter == "none" else args.step_adapter
-                    runner = localchain_runner(chat, args.max_steps, args.tool_k, step_adapter)
+                    runner = localchain_runner(chat, args.max_steps, args.tool_k, args.step_adapter)
                 else:
                     runner = CONTENDERS[name](chat, args.max_steps)
             except Unavailable as err:
@@ -732,7 +730,7 @@ def main(argv: list[str] | None = None) -> None:
     print(  # noqa: T201
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
         f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}, "
-        f"localchain tool_k {args.tool_k}, step adapter {args.step_adapter}\n"
+        f"localchain tool_k {args.tool_k}, step adapter {args.step_adapter or 'none'}\n"
     )
     print(table(rows))  # noqa: T201
     if args.json:

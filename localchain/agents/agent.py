@@ -486,13 +486,10 @@ def create_agent(
         tool_k: With more tools than this, offer only the ``tool_k`` most relevant to the
             request (embedding similarity); None offers all.
         embeddings: For the preselection; ``LocalEmbeddings()`` when needed and not given.
-        step_adapter: The LoRA adapter of the steps that have tools bound (``ChatLocal``
-            only; its answers without tools never use it). "auto": the shipped
-            ``agent-steps-smollm2`` adapter (trained on multi-step runs over the built-in
-            tools: look up, then compute or look up again, then answer) when the model is the
-            embedded base with no adapter of its own, else the model's own choice; a name or
-            directory: that adapter; None (the default): the model's own choice
-            (``ChatLocal(tool_adapter=...)``).
+        step_adapter: A LoRA adapter (a name or directory) for the steps that have tools
+            bound (``ChatLocal`` only; the answers without tools never use it), e.g. one
+            trained with ``make agent-steps-adapter`` on multi-step runs over the built-in
+            tools; None (the default): the model's own choice (``ChatLocal(tool_adapter=...)``).
 
     Raises:
         ConfigError: A bad setting (unknown tool for approval, ``max_steps`` < 1, ...).

@@ -41,7 +41,6 @@ from langgraph.types import interrupt
 from localchain.agents.selection import ToolSelector
 from localchain.agents.state import AgentState, AgentStep, call_signature, describe_calls
 from localchain.errors import ConfigError
-from localchain.models.adapters import AGENT_STEPS_ADAPTER
 from localchain.models.tool_relevance import NOT_A_REQUEST, request_text
 from localchain.tools import arun_tool_call, run_tool_call
 
@@ -144,30 +143,12 @@ class AgentSettings:
             raise ConfigError(msg)
         self.by_name = {t.name: t for t in self.tools}
         self._selector: ToolSelector | None = None
-        self._step_adapter: tuple[str | None] | None = None
         if self.step_adapter is not None and not hasattr(self.model, "adapter_for_tools"):
             msg = (
                 f"step_adapter={self.step_adapter!r} needs a localchain ChatLocal model (it names "
                 f"a LoRA adapter), got {type(self.model).__name__}; leave step_adapter=None."
             )
             raise ConfigError(msg)
-
-    def adapter_for_steps(self) -> str | None:
-        """The adapter the tool-calling steps name (None: the model's own choice).
-
-        ``"auto"``: the shipped agent-steps adapter when it applies to the model (the base it
-        was trained on, no adapter of the model's own), else None.
-        """
-        if self._step_adapter is None:
-            chosen = self.step_adapter
-            if chosen == "auto":
-                own = getattr(self.model, "adapter", None)
-                shipped = getattr(self.model, "shipped_adapter", None)
-                chosen = (
-                    None if own is not None or shipped is None else shipped(AGENT_STEPS_ADAPTER)
-                )
-            self._step_adapter = (chosen,)
-        return self._step_adapter[0]
 
     def selector(self) -> ToolSelector | None:
         """The preselector, built on first need (None when every tool fits in ``tool_k``)."""
@@ -261,9 +242,8 @@ class AgentGraph:
             options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
                 options["parallel_tool_calls"] = self.s.parallel_tool_calls
-            adapter = self.s.adapter_for_steps()
-            if adapter is not None:
-                options["adapter"] = adapter
+            if self.s.step_adapter is not None:
+                options["adapter"] = self.s.step_adapter
             runnable = self.s.model.bind_tools([self.s.by_name[n] for n in names], **options)
         return messages, runnable, answer_only, {"out_of_steps": out_of_steps}
 

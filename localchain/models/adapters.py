@@ -47,9 +47,6 @@ SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parents[1] / "adapters"
 """Task adapters that ship inside the package (``localchain/adapters/<name>/``)."""
 TOOL_CALLS_ADAPTER = "tool-calls-smollm2"
 """The shipped tool-calling adapter (``ChatLocal(tool_adapter="auto")`` uses it)."""
-AGENT_STEPS_ADAPTER = "agent-steps-smollm2"
-"""The shipped adapter for an agent's tool-calling steps over the built-in tools
-(``localchain.agents.create_agent(..., step_adapter="auto")`` uses it)."""
 METADATA_FILE = "localchain_adapter.json"
 """What ``localchain tune`` records about an adapter, beside its weights."""
 

@@ -191,41 +191,33 @@ def test_first_tool_choice_applies_to_the_first_call_of_each_run():
     assert [c.options["tool_choice"] for c in model.calls] == ["any", "auto", "any"]
 
 
-class ShippedAdaptersFake(FakeChatModel):
-    """A fake with ChatLocal's adapter hooks: shipped adapters fit unless ``fits`` is False."""
-
-    adapter: str | None = None
-    fits: bool = True
+class AdapterAwareFake(FakeChatModel):
+    """A fake with ChatLocal's hook for adapters (``adapter_for_tools``)."""
 
     def adapter_for_tools(self) -> str | None:
         return None
 
-    def shipped_adapter(self, name: str) -> str | None:
-        return name if self.fits else None
-
 
 def test_step_adapter_is_named_on_the_steps_with_tools_only():
     replies = [_calls(_call("calculator", "c1", expression="6*7")), "42"]
-    model = ShippedAdaptersFake(responses=replies)
-    create_agent(model, [calculator], step_adapter="auto").invoke("6*7?")
-    assert [c.options.get("adapter") for c in model.calls] == ["agent-steps-smollm2"] * 2
+    model = AdapterAwareFake(responses=replies)
+    create_agent(model, [calculator], step_adapter="my-steps").invoke("6*7?")
+    assert [c.options.get("adapter") for c in model.calls] == ["my-steps"] * 2
     # The answer-only call (here after a repeated call) runs without it.
     same = [_calls(_call("calculator", f"c{i}", expression="6*7")) for i in range(3)]
-    model = ShippedAdaptersFake(responses=[*same, "42"])
-    agent = create_agent(model, [calculator], step_adapter="my-adapter", on_repeated_call="answer")
+    model = AdapterAwareFake(responses=[*same, "42"])
+    agent = create_agent(model, [calculator], step_adapter="my-steps", on_repeated_call="answer")
     agent.invoke("6*7?")
-    assert [c.options.get("adapter") for c in model.calls] == ["my-adapter"] * 3 + [None]
+    assert [c.options.get("adapter") for c in model.calls] == ["my-steps"] * 3 + [None]
+    # None (the default) leaves the choice to the model.
+    model = AdapterAwareFake(responses=["hi"])
+    create_agent(model, [calculator]).invoke("hi")
+    assert "adapter" not in model.calls[0].options
 
 
-def test_auto_step_adapter_leaves_the_choice_to_the_model_when_it_does_not_apply():
-    for model in (
-        ShippedAdaptersFake(responses=["hi"], fits=False),  # another base
-        ShippedAdaptersFake(responses=["hi"], adapter="mine"),  # the model names its own
-    ):
-        create_agent(model, [calculator], step_adapter="auto").invoke("hi")
-        assert "adapter" not in model.calls[0].options
+def test_a_step_adapter_needs_a_model_that_serves_adapters():
     with pytest.raises(ConfigError, match="needs a localchain ChatLocal"):
-        create_agent(FakeChatModel(responses=["x"]), [calculator], step_adapter="auto")
+        create_agent(FakeChatModel(responses=["x"]), [calculator], step_adapter="my-steps")
 
 
 def test_repeated_call_can_end_with_a_best_effort_answer():
