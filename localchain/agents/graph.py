@@ -155,14 +155,7 @@ class AgentSettings:
         if self.tool_k is None or len(self.tools) <= self.tool_k:
             return None
         if self._selector is None:
-            embeddings = self.embeddings
-            if embeddings is None:
-                from localchain.models import LocalEmbeddings
-
-                embeddings = LocalEmbeddings()
-            elif not isinstance(embeddings, Embeddings):
-                embeddings = embeddings()
-            self._selector = ToolSelector(self.tools, embeddings, k=self.tool_k)
+            self._selector = ToolSelector(self.tools, self.embeddings, k=self.tool_k)
         return self._selector
 
 

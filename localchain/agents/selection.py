@@ -7,7 +7,7 @@ nearest tools (cosine similarity), keeping their original order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.tools import BaseTool
@@ -27,8 +27,8 @@ class ToolSelector:
 
     Args:
         tools: The tools to choose from.
-        embeddings: Any langchain-core ``Embeddings`` (``LocalEmbeddings`` by default in the
-            agent).
+        embeddings: Any langchain-core ``Embeddings``, a function that makes them, or None for
+            ``LocalEmbeddings()``; a function or None is resolved on the first ``select``.
         k: How many tools to offer.
 
     Raises:
@@ -41,13 +41,18 @@ class ToolSelector:
             selector.select("What is 17 times 23?")  # ["calculator", ...]
     """
 
-    def __init__(self, tools: Sequence[BaseTool], embeddings: Embeddings, *, k: int) -> None:
+    def __init__(
+        self,
+        tools: Sequence[BaseTool],
+        embeddings: Embeddings | Callable[[], Embeddings] | None,
+        *,
+        k: int,
+    ) -> None:
         """Keep the tools; their embeddings are computed on the first ``select``."""
         if k < 1:
             msg = f"tool_k must be at least 1, got {k}. Use tool_k=None to offer every tool."
             raise ConfigError(msg)
         self.tools = list(tools)
-        self.embeddings = embeddings
         self.k = k
         self._scorer = ToolScorer(embeddings)
 

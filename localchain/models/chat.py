@@ -159,13 +159,8 @@ class ChatLocal(LocalModelSettings, BaseChatModel):
         request = request_text(messages)
         if floor is None or not tools or request is None:
             return tools
-        if self._tool_scorer is None:
-            embeddings = self.tool_embeddings
-            if embeddings is None:
-                from localchain.models.embeddings import LocalEmbeddings
-
-                embeddings = LocalEmbeddings()
-            self._tool_scorer = ToolScorer(embeddings)
+        if self._tool_scorer is None:  # loads nothing until it scores
+            self._tool_scorer = ToolScorer(self.tool_embeddings)
         return self._tool_scorer.relevant(request, tools, floor)
 
     @property

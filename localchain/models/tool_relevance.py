@@ -17,7 +17,7 @@ them (the highest balanced accuracy).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -81,7 +81,9 @@ class ToolScorer:
     """Cosine similarity between a request and tools, embedding each tool's text once.
 
     Args:
-        embeddings: Any langchain-core ``Embeddings``.
+        embeddings: Any langchain-core ``Embeddings``, a function that makes them, or None
+            for ``LocalEmbeddings()`` (the embedded all-MiniLM-L6-v2); a function or None is
+            resolved on the first score, so building a scorer loads nothing.
 
     Example:
         .. code-block:: python
@@ -90,17 +92,34 @@ class ToolScorer:
             scorer.scores("What is 17 times 23?", ["calculator: Evaluate arithmetic."])
     """
 
-    def __init__(self, embeddings: Embeddings) -> None:
-        """Keep the embeddings; tool vectors are computed when first scored."""
-        self.embeddings = embeddings
+    def __init__(self, embeddings: Embeddings | Callable[[], Embeddings] | None = None) -> None:
+        """Keep the embeddings (or how to make them); tool vectors are computed when first
+        scored."""
+        self._source = embeddings
+        made = embeddings is not None and hasattr(embeddings, "embed_query")
+        self._embeddings: Embeddings | None = embeddings if made else None  # type: ignore[assignment]
         self._vectors: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def embeddings(self) -> Embeddings:
+        """The embeddings scored with (made on first use when given as a function or None)."""
+        with self._lock:
+            if self._embeddings is None:
+                if self._source is None:
+                    from localchain.models.embeddings import LocalEmbeddings
+
+                    self._embeddings = LocalEmbeddings()
+                else:
+                    self._embeddings = self._source()  # type: ignore[operator]
+            return self._embeddings
+
     def _tool_vectors(self, texts: Sequence[str]) -> list[list[float]]:
+        embeddings = self.embeddings
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
             if missing:
-                vectors = self.embeddings.embed_documents(missing)
+                vectors = embeddings.embed_documents(missing)
                 self._vectors.update(zip(missing, vectors, strict=True))
             return [self._vectors[t] for t in texts]
 

@@ -82,10 +82,9 @@ class ServerState:
 
     def tool_scorer(self) -> ToolScorer:
         """Scores tools against requests with the server's embeddings (created on first use)."""
-        embeddings = self.get_embeddings()
         with self.embed_lock:
-            if self._tool_scorer is None:
-                self._tool_scorer = ToolScorer(embeddings)
+            if self._tool_scorer is None:  # loads nothing until it scores
+                self._tool_scorer = ToolScorer(self.get_embeddings)
             return self._tool_scorer
 
 

@@ -163,3 +163,20 @@ def test_one_scorer_serves_many_threads_at_once():
             tool_text("get_weather", "The weather in a city: sun, rain, wind."),
         ]
     )
+
+
+def test_a_scorer_makes_its_embeddings_on_the_first_score_only_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    made: list[KeywordEmbeddings] = []
+
+    def make() -> KeywordEmbeddings:
+        made.append(KeywordEmbeddings())
+        return made[-1]
+
+    scorer = ToolScorer(make)
+    assert made == []  # building a scorer loads nothing
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        offered = list(pool.map(lambda r: scorer.relevant(r, [STOCK, WEATHER], 0.3), ["rain?"] * 8))
+    assert len(made) == 1 and scorer.embeddings is made[0]
+    assert offered == [ToolScorer(KeywordEmbeddings()).relevant("rain?", [STOCK, WEATHER], 0.3)] * 8
