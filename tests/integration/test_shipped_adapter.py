@@ -9,15 +9,16 @@ same requests for comparison, with no assertion on it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from localchain.models.chat import ChatLocal
+from tests._scripts import load_script
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +31,8 @@ N_REQUESTS = 5
 
 def _training_phrasings() -> list[re.Pattern[str]]:
     """The phrasings used in training (from make_data.py), as patterns over requests."""
-    spec = importlib.util.spec_from_file_location("json_actions_make_data", MAKE_DATA)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(MAKE_DATA, "json_actions_make_data")
+    sys.modules.pop("json_actions_make_data", None)
     patterns = []
     for known, _heldout, _filler in module.INTENTS:
         for template in known:

@@ -12,7 +12,6 @@ weakness, reported in the README; the test keeps that one from getting worse, an
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from langchain_core.exceptions import OutputParserException
 
 from localchain.models.adapters import TOOL_CALLS_ADAPTER, shipped_adapters
 from localchain.models.chat import ChatLocal
+from tests._scripts import load_script
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +34,10 @@ N_CALLS, N_NO_CALL = 8, 8
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     """The test split written by make_data.py."""
-    spec = importlib.util.spec_from_file_location("tool_calls_make_data_it", MAKE_DATA)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_script(MAKE_DATA, "tool_calls_make_data_it")
     out = tmp_path_factory.mktemp("tool-calls")
     module.main(["--out", str(out)])
-    sys.modules.pop(spec.name, None)
+    sys.modules.pop("tool_calls_make_data_it", None)
     return [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import re
@@ -15,6 +14,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from localchain.datasets import load_examples
 from localchain.models.tool_calling import parse_tool_output, tool_call_schema, tools_system_prompt
+from tests._scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "examples" / "agent_steps" / "make_data.py"
@@ -23,12 +23,8 @@ BENCH = ROOT / "bench" / "agent_tasks.py"
 
 @pytest.fixture(scope="module")
 def make_data():
-    spec = importlib.util.spec_from_file_location("agent_steps_make_data", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield load_script(SCRIPT, "agent_steps_make_data")
+    sys.modules.pop("agent_steps_make_data", None)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,18 +11,15 @@ import pytest
 
 from localchain.datasets import load_examples
 from localchain.models.tool_calling import parse_tool_output, tool_call_schema, tools_system_prompt
+from tests._scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "tool_calls" / "make_data.py"
 
 
 @pytest.fixture(scope="module")
 def make_data():
-    spec = importlib.util.spec_from_file_location("tool_calls_make_data", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield load_script(SCRIPT, "tool_calls_make_data")
+    sys.modules.pop("tool_calls_make_data", None)
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +113,8 @@ CALIBRATE = SCRIPT.with_name("calibrate_relevance.py")
 
 @pytest.fixture(scope="module")
 def calibrate_relevance():
-    spec = importlib.util.spec_from_file_location("tool_calls_calibrate", CALIBRATE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    yield load_script(CALIBRATE, "tool_calls_calibrate")
+    sys.modules.pop("tool_calls_calibrate", None)
 
 
 def test_calibration_counts_kept_calls_and_declined_no_calls(calibrate_relevance):
