@@ -83,6 +83,49 @@ def _tokenizer_key(tokenizer: PreTrainedTokenizerBase, vocab_size: int | None) -
     return (type(tokenizer).__name__, str(name), len(tokenizer), eos, vocab_size)
 
 
+def control_token_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    """The ids of the tokenizer's special (control) tokens: ``<|im_start|>``, ``<pad>``, ...
+
+    Their vocabulary entry is a marker, not text, and decoding skips them.
+    """
+    ids = {int(i) for i in getattr(tokenizer, "all_special_ids", []) or []}
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    ids.update(int(i) for i, token in added.items() if getattr(token, "special", False))
+    return ids
+
+
+def _tokenizer_info(xgr: Any, tokenizer: PreTrainedTokenizerBase, vocab_size: int | None) -> Any:
+    """xgrammar's tokenizer info, with every control token but the stop token marked special.
+
+    xgrammar reads a fast tokenizer's vocabulary as text, so a control token such as SmolLM2's
+    ``<|im_start|>`` counts as the 12 characters of its name: valid inside any JSON string.
+    A model that wants to end its turn inside a string then writes ``<|im_start|>user...`` there
+    until the token limit (decoding drops the markers). xgrammar never allows a token whose
+    vocabulary entry is empty (it takes it for a control token), so those entries are blanked;
+    the stop token stays, allowed where the grammar may end.
+    """
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+    from transformers import PreTrainedTokenizerFast
+
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):
+        return info  # xgrammar decodes other tokenizers' vocabularies itself
+    control = control_token_ids(tokenizer) - set(info.stop_token_ids)
+    if not control:
+        return info
+    size = info.vocab_size
+    encoded = [""] * size
+    for token, index in tokenizer.get_vocab().items():
+        if index < size and index not in control:
+            encoded[index] = token
+    return xgr.TokenizerInfo(
+        encoded,
+        vocab_type=info.vocab_type,
+        vocab_size=size,
+        stop_token_ids=info.stop_token_ids,
+        add_prefix_space=info.add_prefix_space,
+    )
+
+
 def _compiler_for(
     tokenizer: PreTrainedTokenizerBase, vocab_size: int | None
 ) -> tuple[tuple[Any, ...], GrammarCompiler]:
@@ -94,7 +137,7 @@ def _compiler_for(
             _compilers.move_to_end(key)
             return key, compiler
     try:
-        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+        info = _tokenizer_info(xgr, tokenizer, vocab_size)
     except ValueError as err:
         msg = (
             f"xgrammar cannot read the tokenizer {type(tokenizer).__name__} "

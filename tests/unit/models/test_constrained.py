@@ -166,3 +166,33 @@ def test_all_unconstrained_rows_pass_through():
     processor = GrammarLogitsProcessor([None, None])
     scores = torch.randn(2, 10)
     assert torch.equal(processor(torch.zeros(2, 3, dtype=torch.long), scores.clone()), scores)
+
+
+def test_control_tokens_are_never_text_inside_the_grammar(tiny):
+    """A control token (``<|im_start|>``) is not 12 characters of a JSON string.
+
+    xgrammar reads a fast tokenizer's vocabulary entries as text; without marking control
+    tokens special, a model that wants to end its turn inside a string wrote
+    ``<|im_start|>user...`` there until the token limit.
+    """
+    from localchain.models.constrained import control_token_ids
+
+    model, tokenizer = tiny
+    control = control_token_ids(tokenizer) - {tokenizer.eos_token_id}
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") in control
+    grammar = _grammar(model, tokenizer, {"type": "string"})
+    assert set(grammar.tokenizer_info.special_token_ids) >= control
+    processor = GrammarLogitsProcessor([grammar])
+    ids = tokenizer("hi", return_tensors="pt")["input_ids"]
+    width = model.config.vocab_size
+    first = processor(ids, torch.zeros(1, width))
+    quote = next(
+        i
+        for i in torch.isfinite(first[0]).nonzero().flatten().tolist()
+        if tokenizer.decode([i]) == '"'
+    )
+    inside = processor(torch.cat([ids, torch.tensor([[quote]])], dim=-1), torch.zeros(1, width))
+    allowed = set(torch.isfinite(inside[0]).nonzero().flatten().tolist())
+    assert len(allowed) > 10  # free text is allowed inside the string
+    assert not allowed & control  # control tokens are not
+    assert tokenizer.eos_token_id not in allowed  # nor the stop token, before the closing quote
