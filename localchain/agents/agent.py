@@ -474,9 +474,11 @@ def create_agent(
             "tools" for all of them. Tools marked with :func:`requires_approval` need it too.
             The run pauses (``stop_reason="interrupted"``); continue it with ``resume``.
         tool_choice: "auto" (the default: call a tool or answer), "any", or a tool's name.
-        first_tool_choice: The ``tool_choice`` of each run's first model call, when set: "any"
-            makes a small model (which in "auto" mode tends to answer from memory) consult a
-            tool before it answers.
+        first_tool_choice: The ``tool_choice`` of each run's model calls until a tool has
+            answered without an error, when set: "any" makes a small model (which in "auto"
+            mode tends to answer from memory) consult a tool before it answers, and retry a
+            call that failed (at most ``max_tool_retries`` times) rather than answer from
+            nothing. A call a human rejected counts as answered.
         parallel_tool_calls: Passed to ``bind_tools`` when set (``ChatLocal`` allows several
             calls per reply by default).
         concurrent_tools: Run several calls of one reply at the same time.

@@ -94,6 +94,22 @@ def answer_from_results(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     return [*kept, _note(digest + ANSWER_NOW)]
 
 
+REJECTED = "localchain_rejected"
+"""Marks the error ``ToolMessage`` that stands for a call a human rejected."""
+
+
+def tool_answered(messages: Sequence[BaseMessage]) -> bool:
+    """Whether a tool has answered the latest request: a result that is not an error, or a
+    human's rejection (the model should then answer or try another way, not be made to call)."""
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            if message.status != "error" or message.additional_kwargs.get(REJECTED):
+                return True
+        elif isinstance(message, HumanMessage) and not message.additional_kwargs.get(NOT_A_REQUEST):
+            return False
+    return False
+
+
 def _note(text: str) -> HumanMessage:
     """A message from the agent to the model, marked so that it is not taken for the user's
     request (``ChatLocal``'s relevance floor scores tools against the user's words)."""
@@ -221,16 +237,16 @@ class AgentGraph:
         answer_only = bool(state.get("answer_only")) or out_of_steps or not self.s.tools
         names = state.get("active_tools") or [t.name for t in self.s.tools]
         prompt = self.s.system_prompt or default_system_prompt([] if answer_only else names)
-        history = list(state.get("messages", []))
+        history: list[BaseMessage] = list(state.get("messages", []))
         if answer_only and self.s.tools:
             history = answer_from_results(history)
         messages: list[BaseMessage] = [SystemMessage(prompt), *history]
         if answer_only:
             runnable: Any = self.s.model
         else:
-            # The first usable reply of the run (replies sent back do not count).
-            first = run_steps == state.get("unusable_replies", 0)
-            first = first and self.s.first_tool_choice is not None
+            # Until a tool has answered this request (replies sent back and calls that ended
+            # in an error do not count: the retry is held to the same choice).
+            first = self.s.first_tool_choice is not None and not tool_answered(history)
             choice = self.s.first_tool_choice if first else self.s.tool_choice
             options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
@@ -421,7 +437,11 @@ class AgentGraph:
                         "again with these arguments; answer the user or try another way."
                     )
                     rejected[str(item["id"])] = ToolMessage(
-                        text, tool_call_id=str(item["id"]), name=call["name"], status="error"
+                        text,
+                        tool_call_id=str(item["id"]),
+                        name=call["name"],
+                        status="error",
+                        additional_kwargs={REJECTED: True},
                     )
                 elif action == "edit":
                     item = {**item, "args": value}

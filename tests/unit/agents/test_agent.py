@@ -191,6 +191,45 @@ def test_first_tool_choice_applies_to_the_first_call_of_each_run():
     assert [c.options["tool_choice"] for c in model.calls] == ["any", "auto", "any"]
 
 
+def test_first_tool_choice_holds_until_a_tool_answers_without_error():
+    # A call that fails is retried under the same choice ("any"), not answered from nothing;
+    # once a tool has answered, the model may answer ("auto").
+    model = FakeChatModel(
+        responses=[
+            _calls(_call("calculator", "c1", expression="1+")),
+            _calls(_call("calculator", "c2", expression="1+1")),
+            "2",
+        ]
+    )
+    result = create_agent(model, [calculator], first_tool_choice="any").invoke("1+1?")
+    assert [c.options["tool_choice"] for c in model.calls] == ["any", "any", "auto"]
+    assert result.output == "2"
+    # The retry budget still bounds it: a second error in a row means answer without tools.
+    model = FakeChatModel(
+        responses=[
+            _calls(_call("calculator", "c1", expression="1+")),
+            _calls(_call("calculator", "c2", expression="2+")),
+            "no idea",
+        ]
+    )
+    result = create_agent(model, [calculator], first_tool_choice="any").invoke("1+1?")
+    assert [c.options.get("tool_choice") for c in model.calls] == ["any", "any", None]
+    assert result.output == "no idea"
+
+
+def test_a_rejected_call_counts_as_answered_for_first_tool_choice():
+    model = FakeChatModel(
+        responses=[_calls(_call("calculator", "c1", expression="1+1")), "I will not compute it."]
+    )
+    agent = create_agent(
+        model, [calculator], first_tool_choice="any", interrupt_before=["calculator"]
+    )
+    paused = agent.invoke("1+1?")
+    result = agent.resume({"action": "reject", "reason": "no"}, thread_id=paused.thread_id)
+    assert [c.options["tool_choice"] for c in model.calls] == ["any", "auto"]
+    assert result.output == "I will not compute it."
+
+
 class AdapterAwareFake(FakeChatModel):
     """A fake with ChatLocal's hook for adapters (``adapter_for_tools``)."""
 
