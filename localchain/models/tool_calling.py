@@ -268,7 +268,14 @@ def tools_system_prompt(
             continue
         listed.add(function["name"])
         params = function.get("parameters") or {}
-        args = json.dumps(params.get("properties", {}), separators=(",", ":"))
+        # A regex is noise to a small model, and the grammar holds it to the pattern anyway.
+        shown = {
+            name: {k: v for k, v in spec.items() if k != "pattern"}
+            if isinstance(spec, dict)
+            else spec
+            for name, spec in (params.get("properties") or {}).items()
+        }
+        args = json.dumps(shown, separators=(",", ":"))
         description = (function.get("description") or "").strip()
         lines.append(f"- {function['name']}: {description} Arguments: {args}".replace("  ", " "))
     call = '{"name": "<tool name>", "arguments": {<argument name>: <value>}}'

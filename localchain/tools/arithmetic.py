@@ -19,7 +19,7 @@ import math
 import re
 import statistics
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -83,7 +83,8 @@ def _power(base: Number, exponent: Number) -> Number:
                 "use a float base such as 2.0 for an approximate value."
             )
             raise ToolError(msg)
-        return base**exponent
+        result: int = base**exponent
+        return result
     return math.pow(base, exponent)  # floats: OverflowError instead of a huge number
 
 
@@ -264,6 +265,17 @@ def format_number(value: Number) -> str:
     return str(value)
 
 
+def _expression_pattern() -> str:
+    names = sorted({*FUNCTIONS, *CONSTANTS, "of"}, key=lambda n: (-len(n), n))
+    return r"^([-+*/%^().,0-9 ×÷]|" + "|".join(re.escape(n) for n in names) + r")+$"
+
+
+EXPRESSION_PATTERN = _expression_pattern()
+"""What a model may write as an expression: numbers, operators and the calculator's own
+function and constant names (a small model otherwise writes a sentence). It shapes the model's
+output only; the calculator judges the expression."""
+
+
 class CalculatorInput(BaseModel):
     """Arguments of the calculator tool."""
 
@@ -282,6 +294,7 @@ class CalculatorTool(BuiltinTool):
         "(radians), round, abs, min, max, mean, factorial. Example: 'round(1234 * 0.07, 2)'."
     )
     args_schema: type[BaseModel] = CalculatorInput
+    call_patterns: ClassVar[dict[str, str]] = {"expression": EXPRESSION_PATTERN}
 
     def _run(self, expression: str, **_: Any) -> str:
         return format_number(evaluate_expression(expression))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -186,6 +186,13 @@ def format_rows(
     return "\n".join(lines)
 
 
+SQL_QUERY_PATTERN = r'^(SELECT|WITH|select|with) [^{}"\n]*$'
+"""What a model may write as a query: one line that starts a SELECT (or WITH) statement, with
+no JSON braces or double quotes (string literals take single quotes). It shapes the model's
+output only; the tool takes any statement and refuses what is not a read with its own
+message."""
+
+
 class SQLQueryInput(BaseModel):
     """Arguments of the SQL query tool."""
 
@@ -206,6 +213,7 @@ class SQLTool(BuiltinTool):
     name: str = "sql_query"
     description: str = "Run one read-only SQLite SELECT query and get the rows."
     args_schema: type[BaseModel] = SQLQueryInput
+    call_patterns: ClassVar[dict[str, str]] = {"query": SQL_QUERY_PATTERN}
     path: Path
     """The database file."""
     max_rows: int = Field(default=50, ge=1, le=10_000)
