@@ -24,7 +24,9 @@ Contenders get the same ``ChatLocal`` (greedy), the same tools (all of them, or 
 a task needs with ``--task-tools``) and the same system prompt:
 
 * ``langchain``: ``langchain.agents.create_agent(ChatLocal(...), tools)``, LangChain 1.x's own
-  agent loop, stopped after ``--max-steps`` model calls;
+  agent loop, stopped after ``--max-steps`` model calls; a run that raises (LangChain's loop
+  does not catch a call cut off by the token limit, which ``ChatLocal`` raises) is a failed
+  task, noted by the exception's name;
 * ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
   small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
   when the steps run out or a call repeats; tool preselection by embedding similarity when
@@ -527,6 +529,8 @@ def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]]
                 messages = state["messages"]
         except GraphRecursionError:
             return _outcome(messages, time.perf_counter() - start, "max steps")
+        except Exception as err:  # noqa: BLE001 - e.g. a reply cut off mid-call: the task failed
+            return _outcome(messages, time.perf_counter() - start, type(err).__name__)
         return _outcome(messages, time.perf_counter() - start)
 
     return run
