@@ -191,30 +191,27 @@ def test_first_tool_choice_applies_to_the_first_call_of_each_run():
     assert [c.options["tool_choice"] for c in model.calls] == ["any", "auto", "any"]
 
 
-def test_first_tool_choice_holds_until_a_tool_answers_without_error():
-    # A call that fails is retried under the same choice ("any"), not answered from nothing;
-    # once a tool has answered, the model may answer ("auto").
+@pytest.mark.parametrize(
+    ("retry", "answer", "choices"),
+    [
+        # A call that fails is retried under the same choice ("any"), not answered from
+        # nothing; once a tool has answered, the model may answer ("auto").
+        ("1+1", "2", ["any", "any", "auto"]),
+        # The retry budget still bounds it: a second error in a row means answer without tools.
+        ("2+", "no idea", ["any", "any", None]),
+    ],
+)
+def test_first_tool_choice_holds_until_a_tool_answers_without_error(retry, answer, choices):
     model = FakeChatModel(
         responses=[
             _calls(_call("calculator", "c1", expression="1+")),
-            _calls(_call("calculator", "c2", expression="1+1")),
-            "2",
+            _calls(_call("calculator", "c2", expression=retry)),
+            answer,
         ]
     )
     result = create_agent(model, [calculator], first_tool_choice="any").invoke("1+1?")
-    assert [c.options["tool_choice"] for c in model.calls] == ["any", "any", "auto"]
-    assert result.output == "2"
-    # The retry budget still bounds it: a second error in a row means answer without tools.
-    model = FakeChatModel(
-        responses=[
-            _calls(_call("calculator", "c1", expression="1+")),
-            _calls(_call("calculator", "c2", expression="2+")),
-            "no idea",
-        ]
-    )
-    result = create_agent(model, [calculator], first_tool_choice="any").invoke("1+1?")
-    assert [c.options.get("tool_choice") for c in model.calls] == ["any", "any", None]
-    assert result.output == "no idea"
+    assert [c.options.get("tool_choice") for c in model.calls] == choices
+    assert result.output == answer
 
 
 def test_a_rejected_call_counts_as_answered_for_first_tool_choice():
