@@ -241,6 +241,21 @@ def _call_list_schema(call_shapes: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "array", "items": items, "minItems": 1, "maxItems": MAX_PARALLEL_CALLS}
 
 
+SHOWN_ENUM = 12
+"""Values of an ``enum`` the prompt lists (the grammar holds the model to all of them)."""
+
+
+def _shown_property(spec: dict[str, Any]) -> dict[str, Any]:
+    """An argument as the prompt shows it: no regex (noise to a small model, and the grammar
+    holds it to the pattern anyway), and a long ``enum`` cut to its first values (a 135M model
+    copies what it reads into other tools' arguments)."""
+    shown = {k: v for k, v in spec.items() if k != "pattern"}
+    values = shown.get("enum")
+    if isinstance(values, list) and len(values) > SHOWN_ENUM:
+        shown["enum"] = [*values[:SHOWN_ENUM], "..."]
+    return shown
+
+
 def tools_system_prompt(
     tools: list[dict[str, Any]],
     tool_choice: ToolChoice,
@@ -268,11 +283,8 @@ def tools_system_prompt(
             continue
         listed.add(function["name"])
         params = function.get("parameters") or {}
-        # A regex is noise to a small model, and the grammar holds it to the pattern anyway.
         shown = {
-            name: {k: v for k, v in spec.items() if k != "pattern"}
-            if isinstance(spec, dict)
-            else spec
+            name: _shown_property(spec) if isinstance(spec, dict) else spec
             for name, spec in (params.get("properties") or {}).items()
         }
         args = json.dumps(shown, separators=(",", ":"))

@@ -8,6 +8,8 @@ expected ones. Any other langchain-core tool gets the same treatment from ``run_
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from functools import lru_cache, partial
 from typing import Any, ClassVar
 
@@ -16,19 +18,38 @@ from pydantic import BaseModel, Field, create_model
 
 from localchain.tools.calling import describe_validation_error
 
+MAX_NAMES = 500
+"""Most names an argument's ``enum`` lists (the files under a folder, a graph's entities);
+with more, the argument stays free text."""
+
+
+def json_safe_names(names: Iterable[str], limit: int = MAX_NAMES) -> list[str] | None:
+    """``names`` sorted and deduplicated, for an ``enum``; None when there are more than
+    ``limit``, none at all, or one that JSON would escape (a quote, a backslash, a control
+    character), which a grammar over the JSON text cannot hold to its value."""
+    unique = sorted(set(names))
+    if not unique or len(unique) > limit:
+        return None
+    if any(
+        not name or any(ch in name for ch in '"\\') or not name.isprintable() for name in unique
+    ):
+        return None
+    return unique
+
 
 @lru_cache(maxsize=256)
-def _patterned(schema: type[BaseModel], patterns: tuple[tuple[str, str], ...]) -> type[BaseModel]:
-    """A copy of ``schema`` with a ``pattern`` on the named string fields.
+def _shaped(schema: type[BaseModel], extras_json: str) -> type[BaseModel]:
+    """A copy of ``schema`` whose named string fields carry extra JSON-schema keywords.
 
     A copy, not a subclass: langchain-core caches the JSON schema of the class it makes, and a
-    subclass would inherit that cache.
+    subclass would inherit that cache. ``extras_json`` is ``{field: {keyword: value}}`` as JSON
+    (hashable, for the cache).
     """
-    regexes = dict(patterns)
+    extras: dict[str, dict[str, Any]] = json.loads(extras_json)
     fields: dict[str, Any] = {}
     for name, info in schema.model_fields.items():
-        if name in regexes:
-            info = Field(info.default, description=info.description, pattern=regexes[name])
+        if name in extras:
+            info = Field(info.default, description=info.description, json_schema_extra=extras[name])
             fields[name] = (str, info)
         else:
             fields[name] = (info.annotation, info)
@@ -52,20 +73,38 @@ class BuiltinTool(BaseTool):
     name). Other chat models see them as part of the JSON schema.
     """
 
+    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
+        """JSON-schema keywords (by argument name) that the schema shown to models adds.
+
+        ``call_patterns`` as ``pattern`` by default. Tools over data add what exists there,
+        read when the schema is asked for: the files under a folder or a graph's entities as an
+        ``enum``, a database's own table and column names in the query's pattern. Like the
+        patterns, they shape what a model writes (a 135M model otherwise invents ``notes.txt``
+        or a table ``lamps``), not what the tool accepts.
+        """
+        return {name: {"pattern": regex} for name, regex in self.call_patterns.items()}
+
+    def known_text(self, request: str) -> str | None:
+        """Text of what this tool's data holds that ``request`` may name, for routing a
+        request to the tool that knows its words (``localchain.agents``'s
+        ``first_tool_choice="route"``): a graph's entities and relations, a database's tables,
+        columns and text values, a folder's files, the passages a search finds. None (the
+        default) for tools without data of their own, such as the calculator.
+        """
+        return None
+
     @property
     def tool_call_schema(self) -> Any:
-        """The arguments' schema shown to models: langchain-core's, with ``call_patterns``."""
+        """The arguments' schema shown to models: langchain-core's, with ``call_schema_extras``."""
         schema = super().tool_call_schema
-        if not self.call_patterns or not (
-            isinstance(schema, type) and issubclass(schema, BaseModel)
-        ):
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             return schema
-        patterns = tuple(
-            (name, regex)
-            for name, regex in self.call_patterns.items()
-            if name in schema.model_fields
-        )
-        return _patterned(schema, patterns) if patterns else schema
+        extras = {
+            name: keywords
+            for name, keywords in self.call_schema_extras().items()
+            if name in schema.model_fields and keywords
+        }
+        return _shaped(schema, json.dumps(extras, sort_keys=True)) if extras else schema
 
     def model_post_init(self, context: Any, /) -> None:
         """Describe argument errors with the expected arguments, unless set by the caller."""
@@ -81,4 +120,8 @@ def cut_text(text: str, max_chars: int, *, what: str = "output") -> str:
     return f"{text[:max_chars]}\n[... {what} cut at {max_chars} of {len(text)} characters]"
 
 
-__all__ = ["BuiltinTool", "cut_text"]
+KNOWN_TEXT_CHARS = 200_000
+"""The most characters of its data a tool reads for ``known_text``."""
+
+
+__all__ = ["KNOWN_TEXT_CHARS", "MAX_NAMES", "BuiltinTool", "cut_text", "json_safe_names"]

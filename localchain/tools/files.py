@@ -21,7 +21,12 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from localchain.errors import ConfigError, ToolError
-from localchain.tools._builtin import BuiltinTool
+from localchain.tools._builtin import (
+    KNOWN_TEXT_CHARS,
+    MAX_NAMES,
+    BuiltinTool,
+    json_safe_names,
+)
 
 _FLAGS = (
     os.O_RDONLY
@@ -52,6 +57,36 @@ def _opened_path(fd: int, asked: Path) -> Path | None:
     except OSError:
         return None
     return resolved if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) else None
+
+
+_ENUM_DEPTH = 3
+"""Folder levels under the root whose entries a model's ``path`` may name."""
+
+
+def _entries(root: Path) -> list[str]:
+    """``.`` and the folders and files under ``root`` (relative, ``/``-separated; links and
+    hidden names left out), up to ``_ENUM_DEPTH`` levels; [] when there are more than
+    ``MAX_NAMES`` (the caller then leaves ``path`` free)."""
+    found = ["."]
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            scan = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in scan:
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                found.append(f"{prefix}{entry.name}/")
+                if prefix.count("/") + 1 < _ENUM_DEPTH:
+                    pending.append((Path(entry.path), f"{prefix}{entry.name}/"))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(f"{prefix}{entry.name}")
+            if len(found) > MAX_NAMES:
+                return []
+    return found
 
 
 def _size(n: int) -> str:
@@ -100,6 +135,33 @@ class ReadFileTool(BuiltinTool):
             msg = f"The read_file tool needs an existing directory as root, got {str(value)!r}."
             raise ConfigError(msg)
         return resolved
+
+    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
+        """``path`` names what is under the root now (``.``, folders with a trailing ``/``,
+        files; links and hidden entries left out), as an ``enum``, when there are at most
+        ``MAX_NAMES`` entries within ``_ENUM_DEPTH`` levels."""
+        names = json_safe_names(_entries(self.root), limit=MAX_NAMES)
+        return {"path": {"enum": names}} if names else {}
+
+    def known_text(self, request: str) -> str | None:
+        """The names and text of the files under the root (those ``path`` may name), up to
+        ``KNOWN_TEXT_CHARS`` in all."""
+        parts: list[str] = []
+        size = 0
+        for name in _entries(self.root):
+            parts.append(name.replace("/", " ").replace("_", " "))
+            target = self.root / name
+            if target.is_file() and target.stat().st_size <= min(
+                self.max_file_bytes, KNOWN_TEXT_CHARS - size
+            ):
+                try:
+                    parts.append(target.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    continue
+            size += len(parts[-1])
+            if size >= KNOWN_TEXT_CHARS:
+                break
+        return "\n".join(parts)
 
     def _target(self, path: str) -> Path:
         text = path.strip()

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from localchain.errors import ConfigError, ToolError
-from localchain.tools._builtin import BuiltinTool
+from localchain.tools._builtin import KNOWN_TEXT_CHARS, BuiltinTool, json_safe_names
 
 
 class FactLike(Protocol):
@@ -89,6 +89,26 @@ class KnowledgeGraphTool(BuiltinTool):
     max_facts: int = Field(default=30, ge=1)
     max_paths: int = Field(default=5, ge=1)
     max_hops: int = Field(default=4, ge=1, le=8)
+
+    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
+        """Both entity arguments name one of the graph's entities (an ``enum``, read now),
+        when there are at most ``MAX_NAMES`` of them."""
+        names = json_safe_names(self.graph.entities())
+        if names is None:
+            return super().call_schema_extras()
+        return {"entity": {"enum": names}, "other": {"enum": names}}
+
+    def known_text(self, request: str) -> str | None:
+        """The graph's entities and their relations (words split), up to ``KNOWN_TEXT_CHARS``."""
+        parts: list[str] = []
+        size = 0
+        for entity in self.graph.entities():
+            relations = {fact.relation.replace("_", " ") for fact in self.graph.facts_about(entity)}
+            parts.append(" ".join([entity, *sorted(relations)]))
+            size += len(parts[-1])
+            if size > KNOWN_TEXT_CHARS:
+                break
+        return "\n".join(parts)
 
     def _unknown(self, entity: str) -> ToolError:
         names = self.graph.entities()

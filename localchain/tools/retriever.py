@@ -67,6 +67,14 @@ class RetrieverTool(BuiltinTool):
             return self.store.similarity_search(query, k=self.k)
         return self.store.invoke(query)[: self.k]
 
+    def known_text(self, request: str) -> str | None:
+        """The passages a search for ``request`` finds (what the store holds on it)."""
+        try:
+            docs = self._search(request)
+        except ToolError:
+            return None
+        return "\n".join(doc.page_content for doc in docs)
+
     def _format(self, query: str, docs: list[Document]) -> tuple[str, list[Document]]:
         if not docs:
             return f"No passages found for {query!r}. Try other words.", []

@@ -14,15 +14,17 @@ Defence in depth, each layer enough on its own for writes:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
 from localchain.errors import ConfigError, ToolError
-from localchain.tools._builtin import BuiltinTool, cut_text
+from localchain.tools._builtin import KNOWN_TEXT_CHARS, MAX_NAMES, BuiltinTool, cut_text
 
 READ_PRAGMAS = frozenset(
     {
@@ -193,6 +195,57 @@ output only; the tool takes any statement and refuses what is not a read with it
 message."""
 
 
+SQL_WORDS = (  # noqa: SIM905 - a word list reads better as text
+    "SELECT FROM WHERE AND OR NOT JOIN INNER LEFT OUTER CROSS ON USING GROUP BY ORDER HAVING "
+    "LIMIT OFFSET AS DISTINCT ALL UNION INTERSECT EXCEPT LIKE GLOB IN IS NULL BETWEEN CASE "
+    "WHEN THEN ELSE END DESC ASC EXISTS CAST WITH RECURSIVE COUNT SUM AVG MIN MAX ROUND ABS "
+    "LENGTH LOWER UPPER SUBSTR TRIM COALESCE IFNULL NULLIF IIF REPLACE INSTR PRINTF DATE "
+    "TIME DATETIME JULIANDAY STRFTIME GROUP_CONCAT INTEGER REAL TEXT TRUE FALSE"
+).split()
+"""SQLite keywords and functions a schema-grounded query may use (upper or lower case)."""
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def grounded_query_pattern(tables: dict[str, list[str]]) -> str | None:
+    """A query pattern whose every word is a keyword, a table or column of ``tables`` (also
+    ``table.column``), a one-letter alias (``o``, ``o.quantity``), a number or a
+    single-quoted string; ``AS name`` may name a result column. It reads ``FROM`` one of the
+    tables and ends on a word or a closing bracket.
+
+    So a small model writes ``SELECT AVG(unit_price) FROM orders``, never a table ``lamps``
+    or a column ``price`` that the database lacks. None when a name needs quoting (the model
+    then gets :data:`SQL_QUERY_PATTERN`) or there are more than ``MAX_NAMES`` names.
+    """
+    columns = {column.split(" ")[0] for cols in tables.values() for column in cols}
+    names = set(tables) | columns
+    names |= {
+        f"{table}.{column.split(' ')[0]}" for table, cols in tables.items() for column in cols
+    }
+    if (
+        not tables
+        or len(names) > MAX_NAMES
+        or not all(_PLAIN_NAME.fullmatch(n.replace(".", "_")) for n in names)
+    ):
+        return None
+    words = names | set(SQL_WORDS) | {word.lower() for word in SQL_WORDS}
+    by_length = sorted(words, key=lambda w: (-len(w), w))
+    qualified = "|".join(sorted(columns, key=lambda c: (-len(c), c)))
+    word = (
+        "(?:"
+        + "|".join(re.escape(w) for w in by_length)
+        + rf"|[a-z][0-9]?(?:\.(?:{qualified}))?|(?:AS|as) [A-Za-z_][A-Za-z0-9_]*"
+        + r"|[0-9]+(?:\.[0-9]+)?|'[^'\\\n]*')"
+    )
+    gap = r"[ (),*+\-/<>=!%|]+"
+    table = "|".join(re.escape(t) for t in sorted(tables, key=lambda t: (-len(t), t)))
+    # FROM one of the tables somewhere, and the query ends on a word (or closing brackets):
+    # a small model otherwise stops after the select list, or in the middle of a condition.
+    return (
+        f"^(?:SELECT|WITH|select|with)(?:{gap}{word})*{gap}(?:FROM|from) (?:{table})"
+        rf"(?:{gap}{word})*\)*$"
+    )
+
+
 class SQLQueryInput(BaseModel):
     """Arguments of the SQL query tool."""
 
@@ -221,6 +274,25 @@ class SQLTool(BuiltinTool):
     timeout_s: float = Field(default=5.0, gt=0, le=600)
     max_steps: int = Field(default=50_000_000, ge=_PROGRESS_EVERY)
 
+    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
+        """The query's pattern with the database's own table and column names
+        (:func:`grounded_query_pattern`), read again when the file changes."""
+        try:
+            stat = self.path.stat()
+            pattern = _grounded_pattern(self.path, stat.st_mtime_ns, stat.st_size)
+        except (OSError, ToolError):
+            pattern = None
+        return {"query": {"pattern": pattern}} if pattern else super().call_schema_extras()
+
+    def known_text(self, request: str) -> str | None:
+        """The tables and columns (words split) and the text values of the database, read
+        again when the file changes, up to ``KNOWN_TEXT_CHARS``."""
+        try:
+            stat = self.path.stat()
+            return _known_text(self.path, stat.st_mtime_ns, stat.st_size)
+        except (OSError, ToolError):
+            return None
+
     def _run(self, query: str, **_: Any) -> str:
         if not query.strip():
             msg = "The query is empty; write one SELECT statement."
@@ -239,6 +311,39 @@ class SQLTool(BuiltinTool):
             session.close()
         more = len(rows) > self.max_rows
         return format_rows(columns, rows[: self.max_rows], more=more, max_chars=self.max_chars)
+
+
+@lru_cache(maxsize=32)
+def _grounded_pattern(path: Path, _mtime_ns: int, _size: int) -> str | None:
+    """The grounded pattern of the database at ``path`` as it is at that mtime and size."""
+    return grounded_query_pattern(describe_tables(path))
+
+
+@lru_cache(maxsize=32)
+def _known_text(path: Path, _mtime_ns: int, _size: int) -> str:
+    """Table and column names and distinct text values of the database at ``path``."""
+    tables = describe_tables(path)
+    parts: list[str] = []
+    size = 0
+    session = _Session(path, timeout_s=5.0, max_steps=10_000_000)
+    try:
+        for table, columns in tables.items():
+            names = [column.split(" ")[0] for column in columns]
+            parts.append(" ".join([table, *names]).replace("_", " "))
+            for column in names:
+                quoted_table = '"' + table.replace('"', '""') + '"'
+                quoted = '"' + column.replace('"', '""') + '"'
+                rows = session.run(
+                    f"SELECT DISTINCT {quoted} FROM {quoted_table} "  # noqa: S608 - names quoted
+                    f"WHERE typeof({quoted}) = 'text' LIMIT 500"
+                ).fetchall()
+                parts.extend(str(value) for (value,) in rows)
+                size += sum(len(str(value)) for (value,) in rows)
+                if size > KNOWN_TEXT_CHARS:
+                    return "\n".join(parts)
+    finally:
+        session.close()
+    return "\n".join(parts)
 
 
 class SQLSchemaInput(BaseModel):
@@ -390,12 +495,14 @@ def sql_schema_tool(path: str | Path, *, name: str = "sql_schema") -> SQLSchemaT
 
 __all__ = [
     "DENIED_FUNCTIONS",
+    "SQL_WORDS",
     "READ_PRAGMAS",
     "SQLQueryInput",
     "SQLSchemaInput",
     "SQLSchemaTool",
     "SQLTool",
     "describe_tables",
+    "grounded_query_pattern",
     "format_rows",
     "sql_schema_tool",
     "sql_tool",

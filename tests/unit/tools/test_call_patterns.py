@@ -1,9 +1,11 @@
-"""``call_patterns``: the schema a model sees holds it to a shape; the tool still takes anything.
+"""``call_patterns`` and ``call_schema_extras``: the schema a model sees holds it to a shape and
+to names that exist; the tool still takes anything.
 
 The calculator's expression may use only numbers, operators and its own names; the SQL tool's
-query must start a SELECT. ``ChatLocal``'s grammar enforces the pattern, so a 135M model writes
-``SELECT ...`` rather than a sentence; the tools keep answering other input with their own
-messages.
+query must start a SELECT and use the database's own tables and columns; a file path names a
+file under the folder, an entity one of the graph's. ``ChatLocal``'s grammar enforces them, so
+a 135M model writes ``SELECT ...`` rather than a sentence and ``falcon.md`` rather than an
+invented ``notes.txt``; the tools keep answering other input with their own messages.
 """
 
 from __future__ import annotations
@@ -15,10 +17,28 @@ import sqlite3
 import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from localchain.models.tool_calling import tool_call_schema, tools_system_prompt
-from localchain.tools import calculator, sql_tool
+from localchain.chains import KnowledgeGraph, Triple
+from localchain.models.tool_calling import SHOWN_ENUM, tool_call_schema, tools_system_prompt
+from localchain.tools import calculator, knowledge_graph_tool, read_file_tool, sql_tool
+from localchain.tools._builtin import json_safe_names
 from localchain.tools.arithmetic import EXPRESSION_PATTERN
-from localchain.tools.sql import SQL_QUERY_PATTERN
+from localchain.tools.sql import SQL_QUERY_PATTERN, grounded_query_pattern
+
+
+@pytest.fixture
+def docs(tmp_path):
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.md").write_text("alpha")
+    (root / "sub" / "b.txt").write_text("beta")
+    (root / ".hidden").write_text("not listed")
+    (root / "out").symlink_to(tmp_path)  # links are not offered either
+    return root
+
+
+def _graph(*extra: tuple[str, str, str]) -> KnowledgeGraph:
+    facts = [("Nordlys Labs", "located_in", "Bergen"), *extra]
+    return KnowledgeGraph([Triple(subject=s, relation=r, object=o) for s, r, o in facts])
 
 
 @pytest.fixture
@@ -37,7 +57,8 @@ def _parameters(tool) -> dict:
 
 def test_models_see_the_patterns(db):
     assert _parameters(calculator)["properties"]["expression"]["pattern"] == EXPRESSION_PATTERN
-    assert _parameters(sql_tool(db))["properties"]["query"]["pattern"] == SQL_QUERY_PATTERN
+    grounded = grounded_query_pattern({"t": ["name TEXT", "n INTEGER"]})
+    assert _parameters(sql_tool(db))["properties"]["query"]["pattern"] == grounded
     # The rest of the schema is unchanged (description, required).
     query = _parameters(sql_tool(db))
     assert query["required"] == ["query"]
@@ -70,7 +91,7 @@ def test_patterns_accept_the_tool_language_only(pattern, good, bad):
     assert not any(re.search(pattern, text) for text in bad)
 
 
-def test_the_grammar_enforces_the_patterns(tiny_decoder_path, db):
+def test_the_grammar_enforces_the_patterns(tiny_decoder_path, db, docs):
     """xgrammar holds a reply to the pattern exactly where the regex does (same verdicts)."""
     import xgrammar as xgr
     from transformers import AutoTokenizer
@@ -80,7 +101,21 @@ def test_the_grammar_enforces_the_patterns(tiny_decoder_path, db):
     tokenizer = AutoTokenizer.from_pretrained(tiny_decoder_path)
     cases = [
         (calculator, "expression", ["17 * 23", "15% of 80"], ["The number is 5", "range(1)"]),
-        (sql_tool(db), "query", ["SELECT n FROM t WHERE name = 'Al'"], ["Marie Curie", "100"]),
+        (
+            sql_tool(db),
+            "query",
+            ["SELECT n FROM t WHERE name = 'Al'", "SELECT SUM(x.n) AS total FROM t x"],
+            [
+                "Marie Curie",
+                "100",
+                "SELECT price FROM t",
+                "SELECT n FROM lamps",
+                "SELECT n, n",
+                "SELECT n FROM t WHERE n = ",
+            ],
+        ),
+        (read_file_tool(docs), "path", ["a.md", "sub/b.txt", "."], ["notes.txt", "a.m"]),
+        (knowledge_graph_tool(_graph()), "entity", ["Nordlys Labs"], ["Nordlys", "Oslo"]),
     ]
     for tool, arg, good, bad in cases:
         schema = tool_call_schema([convert_to_openai_tool(tool)], tool.name)
@@ -106,3 +141,59 @@ def test_a_pattern_for_an_argument_the_schema_lacks_is_ignored():
 
     params = _parameters(Other())
     assert "pattern" not in params["properties"]["expression"]
+
+
+def test_a_path_names_what_is_in_the_folder_now(docs):
+    enum = _parameters(read_file_tool(docs))["properties"]["path"]["enum"]
+    assert enum == [".", "a.md", "sub/", "sub/b.txt"]
+    (docs / "c.md").write_text("gamma")  # read when the schema is asked for
+    assert "c.md" in _parameters(read_file_tool(docs))["properties"]["path"]["enum"]
+    # The tool itself still reads what the enum leaves out, and refuses what it always did.
+    assert read_file_tool(docs).invoke({"path": ".hidden"}) == "not listed"
+
+
+def test_too_many_names_leave_the_argument_free(docs, monkeypatch):
+    import localchain.tools.files as files
+
+    monkeypatch.setattr(files, "MAX_NAMES", 3)
+    assert "enum" not in _parameters(read_file_tool(docs))["properties"]["path"]
+
+
+def test_an_entity_names_one_of_the_graph(db):
+    params = _parameters(knowledge_graph_tool(_graph()))["properties"]
+    assert params["entity"]["enum"] == ["Bergen", "Nordlys Labs"]
+    assert params["other"]["enum"] == ["Bergen", "Nordlys Labs"]
+    # A name JSON would escape cannot be held by the grammar: the argument stays free.
+    assert json_safe_names(["Bergen", 'The "Ark"']) is None
+    assert json_safe_names(["a\\b"]) is None and json_safe_names(["tab\there"]) is None
+    assert json_safe_names(["b", "a", "b"]) == ["a", "b"] and json_safe_names([]) is None
+
+
+def test_a_query_uses_the_database_s_names_read_again_when_it_changes(db):
+    tool = sql_tool(db)
+    pattern = _parameters(tool)["properties"]["query"]["pattern"]
+    assert re.search(pattern, "select count(*) from t where name like 'A%'")
+    assert re.search(pattern, "SELECT MAX(n) FROM (SELECT n FROM t)")
+    assert not re.search(pattern, "SELECT price FROM orders")
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE orders (price REAL)")
+    conn.close()
+    assert re.search(
+        _parameters(tool)["properties"]["query"]["pattern"], "SELECT price FROM orders"
+    )
+
+
+def test_names_that_need_quoting_fall_back_to_the_plain_pattern(tmp_path):
+    path = tmp_path / "odd.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE "order lines" (id INTEGER)')
+    conn.close()
+    assert grounded_query_pattern({"order lines": ["id INTEGER"]}) is None
+    assert _parameters(sql_tool(path))["properties"]["query"]["pattern"] == SQL_QUERY_PATTERN
+
+
+def test_the_prompt_shows_a_long_enum_cut():
+    names = [f"E{i:03}" for i in range(SHOWN_ENUM + 5)]
+    graph = KnowledgeGraph([Triple(subject=n, relation="r", object="Hub") for n in names])
+    prompt = tools_system_prompt([convert_to_openai_tool(knowledge_graph_tool(graph))], "auto")
+    assert "E000" in prompt and '"..."' in prompt and names[-1] not in prompt
