@@ -28,11 +28,13 @@ a task needs with ``--task-tools``) and the same system prompt:
   does not catch a call cut off by the token limit, which ``ChatLocal`` raises) is a failed
   task, noted by the exception's name;
 * ``localchain``: ``localchain.agents.create_agent(model, tools, max_steps=...)`` with its
-  small-model settings (``first_tool_choice="any"``, one call per reply, a best-effort answer
-  when the steps run out or a call repeats; tool preselection by embedding similarity when
-  more than ``--tool-k`` tools are offered, 5 by default; with ``--step-adapter DIR``, its
-  steps with tools on that adapter, e.g. one made by ``make agent-steps-adapter``, trained on
-  invented worlds that share no name or question with this bench).
+  small-model settings (``first_tool_choice="route"``: the first calls go to the tools whose
+  data holds the request's words, ``--first-tool-choice any`` for any tool; one call per
+  reply, a best-effort answer when the steps run out or a call repeats; tool preselection by
+  embedding similarity when more than ``--tool-k`` tools are offered, 5 by default; with
+  ``--step-adapter DIR``, its steps with tools on that adapter, e.g. one made by ``make
+  agent-steps-adapter``, trained on invented worlds that share no name or question with this
+  bench).
 
 Printed: per contender the success rate (overall, and apart on the 21 tasks of a kind the
 agent-steps adapter's data has, ``SEEN_KINDS``, and the 11 others), model calls ("steps") and
@@ -537,7 +539,11 @@ def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]]
 
 
 def localchain_runner(
-    chat: Any, max_steps: int, tool_k: int | None = 5, step_adapter: str | None = None
+    chat: Any,
+    max_steps: int,
+    tool_k: int | None = 5,
+    step_adapter: str | None = None,
+    first_tool_choice: str = "route",
 ) -> Callable[[str, Sequence[Any]], Outcome]:
     """Contender: ``localchain.agents.create_agent(chat, tools, max_steps=...)``.
 
@@ -553,8 +559,9 @@ def localchain_runner(
     from langchain_core.messages import HumanMessage
 
     def run(question: str, tools: Sequence[Any]) -> Outcome:
-        # What localchain's agent adds for small models, as its agent scripts use it: the
-        # first step consults a tool (in "auto" mode a 135M model answers from memory), one
+        # What localchain's agent adds for small models: the first step consults a tool (in
+        # "auto" mode a 135M model answers from memory; "route": the tools whose data holds
+        # the request's words, "any": any tool), one
         # call per reply, a best-effort answer when the steps run out or a call repeats, and
         # (with --step-adapter) the steps with tools on that adapter.
         agent = create_agent(
@@ -562,7 +569,7 @@ def localchain_runner(
             list(tools),
             system_prompt=SYSTEM_PROMPT,
             max_steps=max_steps,
-            first_tool_choice="any",
+            first_tool_choice=first_tool_choice,
             parallel_tool_calls=False,
             on_max_steps="answer",
             on_repeated_call="answer",
@@ -683,6 +690,12 @@ def main(argv: list[str] | None = None) -> None:
         help="localchain's agent offers the k tools nearest the request (default 5 of 6)",
     )
     parser.add_argument(
+        "--first-tool-choice",
+        default="route",
+        help="localchain's agent: create_agent(first_tool_choice=...) until a tool answers: "
+        "'route' (default: the tools whose data holds the request's words) or 'any'",
+    )
+    parser.add_argument(
         "--step-adapter",
         help="localchain's agent: create_agent(step_adapter=...), an adapter name or directory "
         "for its steps with tools (e.g. build/agent-steps-smollm2); default: the model's own",
@@ -717,7 +730,9 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             try:
                 if name == "localchain":
-                    runner = localchain_runner(chat, args.max_steps, args.tool_k, args.step_adapter)
+                    runner = localchain_runner(
+                        chat, args.max_steps, args.tool_k, args.step_adapter, args.first_tool_choice
+                    )
                 else:
                     runner = CONTENDERS[name](chat, args.max_steps)
             except Unavailable as err:
@@ -734,7 +749,8 @@ def main(argv: list[str] | None = None) -> None:
     print(  # noqa: T201
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
         f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}, "
-        f"localchain tool_k {args.tool_k}, step adapter {args.step_adapter or 'none'}\n"
+        f"localchain tool_k {args.tool_k}, first_tool_choice {args.first_tool_choice}, "
+        f"step adapter {args.step_adapter or 'none'}\n"
     )
     print(table(rows))  # noqa: T201
     if args.json:

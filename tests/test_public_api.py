@@ -86,6 +86,7 @@ EXPECTED_AGENTS = [
     "ToolSelector",
     "create_agent",
     "requires_approval",
+    "route_by_data",
 ]
 
 EXPECTED_ERRORS = [

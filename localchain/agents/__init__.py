@@ -11,8 +11,9 @@ result.output, result.steps  # the answer, and each step with tokens and seconds
 ```
 
 ``langchain.agents.create_agent(ChatLocal(), tools)`` works too; this one adds what small
-models need: several calls per reply, tool preselection, loop guards, bounded retries, human
-approval, step-by-step streaming and SQLite memory. Names load on first use.
+models need: several calls per reply, tool preselection, routing by data, loop guards,
+bounded retries, human approval, step-by-step streaming and SQLite memory. Names load on
+first use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from localchain.errors import AgentMaxStepsError
 
 if TYPE_CHECKING:
     from localchain.agents.agent import LocalAgent, create_agent, requires_approval
-    from localchain.agents.selection import ToolSelector
+    from localchain.agents.selection import ToolSelector, route_by_data
     from localchain.agents.state import AgentEvent, AgentResult, AgentState, AgentStep
 
 _LAZY = {
@@ -32,6 +33,7 @@ _LAZY = {
     "create_agent": "localchain.agents.agent",
     "requires_approval": "localchain.agents.agent",
     "ToolSelector": "localchain.agents.selection",
+    "route_by_data": "localchain.agents.selection",
     "AgentEvent": "localchain.agents.state",
     "AgentResult": "localchain.agents.state",
     "AgentState": "localchain.agents.state",
@@ -48,6 +50,7 @@ __all__ = [
     "ToolSelector",
     "create_agent",
     "requires_approval",
+    "route_by_data",
 ]
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

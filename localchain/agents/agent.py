@@ -478,7 +478,11 @@ def create_agent(
             answered without an error, when set: "any" makes a small model (which in "auto"
             mode tends to answer from memory) consult a tool before it answers, and retry a
             call that failed (at most ``max_tool_retries`` times) rather than answer from
-            nothing. A call a human rejected counts as answered.
+            nothing. A call a human rejected counts as answered. "route" does the same with
+            the first calls offered only the tools whose data holds the most of the request's
+            words (``localchain.agents.route_by_data``: a question naming a graph entity goes
+            to the knowledge graph, one naming a customer and ``orders`` to the database);
+            when no tool's data names anything, every tool is offered.
         parallel_tool_calls: Passed to ``bind_tools`` when set (``ChatLocal`` allows several
             calls per reply by default).
         concurrent_tools: Run several calls of one reply at the same time.

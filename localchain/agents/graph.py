@@ -38,7 +38,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
-from localchain.agents.selection import ToolSelector
+from localchain.agents.selection import ROUTE, ToolSelector, route_by_data
 from localchain.agents.state import AgentState, AgentStep, call_signature, describe_calls
 from localchain.errors import ConfigError
 from localchain.models.tool_relevance import NOT_A_REQUEST, request_text
@@ -51,6 +51,8 @@ ANSWER_NOW = (
     "Answer the user's question now, in plain text, from the tool results above; do not call "
     "any tool."
 )
+QUESTION_PREFIX = "The user's question: "
+"""Restates the question at the end of the answer-only digest."""
 FEEDBACK_PREFIX = "Your last reply "
 """How the agent's own notes to the model (a reply sent back) begin."""
 RESULT_CHARS = 600
@@ -62,9 +64,11 @@ def answer_from_results(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
 
     The calls and results of the current turn (after the last human message) are written out
     as plain lines (``calculator({"expression": "17*23"}) -> 391``) in one human message that
-    ends with :data:`ANSWER_NOW`, instead of the JSON call turns a small model would otherwise
-    imitate (answering with another call written as text). Earlier turns keep their questions
-    and answers; their tool turns are left out.
+    repeats the user's question and ends with :data:`ANSWER_NOW`, instead of the JSON call
+    turns a small model would otherwise imitate (answering with another call written as
+    text); a small model asked again right before it answers states the result more often
+    than one that reads the instruction alone. Earlier turns keep their questions and
+    answers; their tool turns are left out.
     """
 
     def feedback(message: BaseMessage) -> bool:
@@ -91,11 +95,24 @@ def answer_from_results(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         elif not feedback(message):
             kept.append(message)
     digest = "Tool results:\n" + "\n".join(lines) + "\n\n" if lines else ""
+    if digest and last_human >= 0:
+        # Asked again right before the answer: a small model otherwise echoes the digest.
+        digest += f"{QUESTION_PREFIX}{messages[last_human].text}\n"
     return [*kept, _note(digest + ANSWER_NOW)]
 
 
 REJECTED = "localchain_rejected"
 """Marks the error ``ToolMessage`` that stands for a call a human rejected."""
+
+
+def without_restated_question(text: str) -> str:
+    """An answer without the leading copy of the restated question that a small model writes
+    first (``The user's question: ...`` then ``The answer: 5``); the text as it was when
+    nothing else is left."""
+    lines = text.split("\n")
+    while lines and (lines[0].startswith(QUESTION_PREFIX) or not lines[0].strip()):
+        lines.pop(0)
+    return "\n".join(lines).strip() or text
 
 
 def tool_answered(messages: Sequence[BaseMessage]) -> bool:
@@ -216,14 +233,20 @@ class AgentGraph:
             "structured_response": None,
             "active_tools": [t.name for t in self.s.tools],
         }
+        # The user's latest request (the agent's own notes to the model are skipped).
+        request = request_text(state.get("messages", [])) or ""
+        began = time.perf_counter()
         selector = self.s.selector()
         if selector is not None:
-            began = time.perf_counter()
-            # The user's latest request (the agent's own notes to the model are skipped).
-            chosen = selector.select(request_text(state.get("messages", [])) or "")
-            update["active_tools"] = chosen
+            update["active_tools"] = selector.select(request)
+        if self.s.first_tool_choice == ROUTE:
+            update["routed_tools"] = route_by_data(request, self.s.tools)
+        if selector is not None or self.s.first_tool_choice == ROUTE:
             step = AgentStep(
-                kind="select", step=0, tools=chosen, seconds=time.perf_counter() - began
+                kind="select",
+                step=0,
+                tools=update.get("routed_tools") or update["active_tools"],
+                seconds=time.perf_counter() - began,
             )
             update["steps"] = [step]
         return update
@@ -248,6 +271,9 @@ class AgentGraph:
             # in an error do not count: the retry is held to the same choice).
             first = self.s.first_tool_choice is not None and not tool_answered(history)
             choice = self.s.first_tool_choice if first else self.s.tool_choice
+            if choice == ROUTE:
+                names = state.get("routed_tools") or names
+                choice = "any"
             options: dict[str, Any] = {"tool_choice": choice}
             if self.s.parallel_tool_calls is not None:
                 options["parallel_tool_calls"] = self.s.parallel_tool_calls
@@ -262,10 +288,12 @@ class AgentGraph:
         step_no = state.get("run_steps", 0) + 1
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        if answer_only and reply.tool_calls:  # a model that ignores "no tools" gets its text kept
-            reply = AIMessage(
-                content=reply.content, id=reply.id, usage_metadata=reply.usage_metadata
-            )
+        if answer_only and (reply.tool_calls or reply.text.startswith(QUESTION_PREFIX)):
+            # A model that ignores "no tools" gets its text kept; an echo of the question goes.
+            content = reply.content
+            if isinstance(content, str):
+                content = without_restated_question(content)
+            reply = AIMessage(content=content, id=reply.id, usage_metadata=reply.usage_metadata)
         input_tokens, output_tokens = _usage(reply)
         calls = [
             {"name": c["name"], "args": c["args"], "id": c.get("id")} for c in reply.tool_calls

@@ -3,10 +3,15 @@
 A 135M model's attention and context do not stretch over dozens of tool schemas; the agent
 embeds each tool's name and description once, embeds the user's request, and offers the ``k``
 nearest tools (cosine similarity), keeping their original order.
+
+Routing by data (``first_tool_choice="route"``) looks past the descriptions: a request that
+names ``Nordlys Labs`` goes to the tool whose data holds those words (the knowledge graph),
+one that names ``Alice Moreau`` and ``orders`` to the database; see :func:`route_by_data`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from langchain_core.embeddings import Embeddings
@@ -72,4 +77,53 @@ class ToolSelector:
         return [t.name for t in self.tools if t.name in chosen]
 
 
-__all__ = ["ToolSelector", "tool_text"]
+ROUTE = "route"
+"""``first_tool_choice`` value: the first calls go to the tools :func:`route_by_data` picks."""
+
+STOPWORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as text
+        "a an the of in on at by for to from with and or not is are was were be been has have had "
+        "do does did how many much what which who whom whose where when why this that these those "
+        "it its their there them they he she his her all each per between into over under about "
+        "once than then also any some one two three give me my we our you your can could would "
+        "should will shall may might must if so as up out day days time times total number"
+    ).split()
+)
+"""Words too common to say which tool's data a request is about."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that can say what it is about: case-folded, without a plural
+    or possessive ``s``, stopwords and numbers left out."""
+    words = set()
+    for word in _WORD.findall(text.casefold()):
+        if word.isdigit() or len(word) < 2 or word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return words
+
+
+def route_by_data(request: str, tools: Sequence[BaseTool]) -> list[str]:
+    """The tools whose data shares the most words with ``request`` (ties kept, in order).
+
+    Each tool that has data of its own says what it holds through ``known_text(request)``
+    (localchain's built-in tools: a graph's entities and relations, a database's names and
+    text values, a folder's files, the passages a search finds); the request's content words
+    (:func:`content_words`) are counted in it. [] when no tool's data shares a word: the
+    caller then offers every tool.
+    """
+    asked = content_words(request)
+    scores: dict[str, int] = {}
+    for tool in tools:
+        known = getattr(tool, "known_text", None)
+        text = known(request) if callable(known) and asked else None
+        if text:
+            scores[tool.name] = len(asked & content_words(text))
+    best = max(scores.values(), default=0)
+    return [t.name for t in tools if best and scores.get(t.name) == best]
+
+
+__all__ = ["ROUTE", "STOPWORDS", "ToolSelector", "content_words", "route_by_data", "tool_text"]

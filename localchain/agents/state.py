@@ -54,6 +54,9 @@ class AgentState(TypedDict, total=False):
     """Model calls made in this run (compared with ``max_steps``)."""
     active_tools: list[str]
     """The tools offered this run (all of them, or the preselected few)."""
+    routed_tools: list[str]
+    """With ``first_tool_choice="route"``: the tools whose data the request names, offered
+    until a tool has answered (empty: no tool's data named anything, all are offered)."""
     recent_calls: list[str]
     """Signatures of the latest model steps' tool calls (the loop guard's memory)."""
     error_streak: int

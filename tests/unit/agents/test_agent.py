@@ -318,8 +318,20 @@ def test_the_answer_only_call_sees_results_as_text_not_json_calls():
     digest = last[-1].content
     assert 'calculator({"expression": "6*7"}) -> 42' in digest
     assert 'calculator({"expression": "7*7"}) -> 49' in digest
+    # The question again, right before the instruction (a small model otherwise echoes the
+    # digest instead of answering).
+    assert "\nThe user's question: what is 6*7 and 7*7?\n" in digest
     assert digest.endswith("Answer the user's question now, in plain text, from the tool "
                            "results above; do not call any tool.")  # fmt: skip
+
+
+def test_an_answer_that_copies_the_restated_question_first_keeps_only_the_answer():
+    replies = [_calls(_call("calculator", f"c{i}", expression="6*7")) for i in range(3)]
+    echo = "The user's question: what is 6*7?\nThe answer: 42"
+    model = FakeChatModel(responses=[*replies, echo])
+    result = create_agent(model, [calculator], on_repeated_call="answer").invoke("what is 6*7?")
+    assert result.output == "The answer: 42"
+    assert result.messages[-1].content == "The answer: 42"
 
 
 def test_tool_errors_go_back_once_then_the_model_must_answer():
@@ -550,3 +562,10 @@ def test_a_reply_sent_back_keeps_the_tools_picked_for_the_request():
     note = model.calls[1].messages[-1]
     assert isinstance(note, HumanMessage) and note.additional_kwargs[NOT_A_REQUEST]
     assert model.calls[1].tools == model.calls[0].tools == ["stock_tool", "translate_tool"]
+
+
+def test_an_answer_that_is_only_the_echo_is_kept_as_it_was():
+    from localchain.agents.graph import without_restated_question
+
+    assert without_restated_question("The user's question: x?") == "The user's question: x?"
+    assert without_restated_question("\nThe user's question: x?\n\nIt is 3.") == "It is 3."
