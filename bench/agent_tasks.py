@@ -446,7 +446,7 @@ def build_tools(paths: dict[str, Path]) -> dict[str, Any]:
             description="Search the notes about local projects and places. Input: a short query.",
         ),
         "read_file": read_file_tool(paths["docs"]),
-        "graph": knowledge_graph_tool(graph),
+        "graph": knowledge_graph_tool(graph, hops=2),
         "sql": sql_tool(paths["db"]),
     }
 

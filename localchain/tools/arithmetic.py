@@ -267,12 +267,14 @@ def format_number(value: Number) -> str:
 
 def _expression_pattern() -> str:
     names = sorted({*FUNCTIONS, *CONSTANTS, "of"}, key=lambda n: (-len(n), n))
-    return r"^([-+*/%^().,0-9 ×÷]|" + "|".join(re.escape(n) for n in names) + r")+$"
+    # At most 200 pieces: a small model that starts repeating itself closes the call.
+    return r"^([-+*/%^().,0-9 ×÷]|" + "|".join(re.escape(n) for n in names) + r"){1,200}$"
 
 
 EXPRESSION_PATTERN = _expression_pattern()
 """What a model may write as an expression: numbers, operators and the calculator's own
-function and constant names (a small model otherwise writes a sentence). It shapes the model's
+function and constant names, at most 200 of them (a small model otherwise writes a sentence,
+or repeats ``15% of`` until the token limit). It shapes the model's
 output only; the calculator judges the expression."""
 
 

@@ -75,6 +75,8 @@ class KnowledgeGraphTool(BuiltinTool):
         max_facts: The most facts listed for one entity.
         max_paths: The most paths listed between two entities.
         max_hops: The longest path searched, in facts.
+        hops: How far an entity's facts reach: 1 (its own), 2 (also those of the entities
+            they name, listed after them), 3; ``max_facts`` still caps the list.
     """
 
     name: str = "knowledge_graph"
@@ -89,6 +91,9 @@ class KnowledgeGraphTool(BuiltinTool):
     max_facts: int = Field(default=30, ge=1)
     max_paths: int = Field(default=5, ge=1)
     max_hops: int = Field(default=4, ge=1, le=8)
+    hops: int = Field(default=1, ge=1, le=3)
+    """How far an entity's facts reach: 1, its own; 2, also those of the entities they name
+    (a small model that will not make a second call still sees where the founder was born)."""
 
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
         """Both entity arguments name one of the graph's entities (an ``enum``, read now),
@@ -124,6 +129,23 @@ class KnowledgeGraphTool(BuiltinTool):
         facts = list(self.graph.facts_about(entity))
         if not facts:
             return f"{entity} is in the graph, but no facts are recorded about it."
+        seen = {(f.subject, f.relation, f.object) for f in facts}
+        visited = {entity.casefold()}
+        frontier = facts
+        for _ in range(self.hops - 1):  # the facts about the entities just reached
+            reached = []
+            for fact in frontier:
+                for name in (fact.subject, fact.object):
+                    if name.casefold() not in visited:
+                        visited.add(name.casefold())
+                        reached.append(name)
+            frontier = []
+            for name in reached:
+                for fact in self.graph.facts_about(name):
+                    if (fact.subject, fact.relation, fact.object) not in seen:
+                        seen.add((fact.subject, fact.relation, fact.object))
+                        frontier.append(fact)
+            facts += frontier
         lines = [_fact(fact) for fact in facts[: self.max_facts]]
         if len(facts) > self.max_facts:
             lines.append(f"(and {len(facts) - self.max_facts} more facts)")
@@ -134,8 +156,11 @@ class KnowledgeGraphTool(BuiltinTool):
             entity, other, max_hops=self.max_hops
         )
         paths = list(found)
-        if not paths:
-            return f"No connection between {entity} and {other} within {self.max_hops} facts."
+        if not paths:  # what is known about the first still helps the model answer
+            return (
+                f"No connection between {entity} and {other} within {self.max_hops} facts. "
+                f"What the graph holds about {entity}:\n{self._facts(entity)}"
+            )
         lines = [
             f"{number}. " + "; ".join(_fact(fact) for fact in path)
             for number, path in enumerate(paths[: self.max_paths], start=1)
@@ -148,7 +173,11 @@ class KnowledgeGraphTool(BuiltinTool):
         for name in (entity, other):
             if name is not None and name not in self.graph:
                 raise self._unknown(name)
-        if other is None or not other.strip():
+        same = (
+            other is not None
+            and " ".join(other.split()).casefold() == " ".join(entity.split()).casefold()
+        )
+        if other is None or not other.strip() or same:  # "how is X connected to X": its facts
             return self._facts(entity)
         return self._paths(entity, other)
 
@@ -160,6 +189,7 @@ def knowledge_graph_tool(
     description: str | None = None,
     max_facts: int = 30,
     max_hops: int = 4,
+    hops: int = 1,
 ) -> KnowledgeGraphTool:
     """A tool that answers from a knowledge graph: facts about an entity, paths between two.
 
@@ -178,6 +208,8 @@ def knowledge_graph_tool(
         description: What the graph holds, for the model; a generic one by default.
         max_facts: The most facts listed for one entity.
         max_hops: The longest path searched, in facts.
+        hops: How far an entity's facts reach: 1 (its own), 2 (also those of the entities
+            they name, listed after them), 3; ``max_facts`` still caps the list.
 
     Raises:
         ConfigError: ``graph`` lacks a method the tool needs.
@@ -188,7 +220,12 @@ def knowledge_graph_tool(
             f"entities, facts_about and paths), got {type(graph).__name__}."
         )
         raise ConfigError(msg)
-    options: dict[str, Any] = {"name": name, "max_facts": max_facts, "max_hops": max_hops}
+    options: dict[str, Any] = {
+        "name": name,
+        "max_facts": max_facts,
+        "max_hops": max_hops,
+        "hops": hops,
+    }
     if description is not None:
         options["description"] = description
     return KnowledgeGraphTool(graph=graph, **options)

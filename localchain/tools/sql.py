@@ -188,9 +188,10 @@ def format_rows(
     return "\n".join(lines)
 
 
-SQL_QUERY_PATTERN = r'^(SELECT|WITH|select|with) [^{}"\n]*$'
-"""What a model may write as a query: one line that starts a SELECT (or WITH) statement, with
-no JSON braces or double quotes (string literals take single quotes). It shapes the model's
+SQL_QUERY_PATTERN = r'^(SELECT|WITH|select|with) [^{}"\n]{0,300}$'
+"""What a model may write as a query: one line of at most 300 characters that starts a SELECT
+(or WITH) statement, with no JSON braces or double quotes (string literals take single
+quotes). It shapes the model's
 output only; the tool takes any statement and refuses what is not a read with its own
 message."""
 

@@ -65,6 +65,16 @@ def test_models_see_the_patterns(db):
     assert query["properties"]["query"]["description"] == "One SQLite SELECT statement."
 
 
+def test_the_plain_patterns_cap_the_length():
+    # A model that starts repeating itself closes its call (xgrammar ignores maxLength next to
+    # a pattern, so the cap is in the pattern; the grounded SQL pattern has none: bounding its
+    # words makes the grammar slow to compile).
+    assert re.search(EXPRESSION_PATTERN, "1+" * 100 + "1") is None
+    assert re.search(EXPRESSION_PATTERN, "1+" * 99 + "1")
+    assert re.search(SQL_QUERY_PATTERN, "SELECT " + "a" * 300)
+    assert re.search(SQL_QUERY_PATTERN, "SELECT " + "a" * 301) is None
+
+
 def test_the_tools_still_take_anything_and_answer_with_their_own_messages(db):
     assert "not a valid expression" in calculator.invoke({"expression": "the number"})
     refused = sql_tool(db).invoke({"query": "DELETE FROM t"})

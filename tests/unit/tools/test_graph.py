@@ -59,9 +59,10 @@ def test_no_connection_is_an_answer_not_an_error(tool):
     )
     assert message.status == "success"
     tool.max_hops = 1
-    assert "No connection between Paris and Poland within 1 facts" in tool.invoke(
-        {"entity": "Paris", "other": "Poland"}
-    )
+    missed = tool.invoke({"entity": "Paris", "other": "Poland"})
+    assert "No connection between Paris and Poland within 1 facts" in missed
+    # What the graph holds about the first entity comes with the miss.
+    assert missed.endswith("What the graph holds about Paris:\nPierre Curie --born_in--> Paris")
 
 
 def test_unknown_entity_suggests_close_names(tool):
@@ -113,3 +114,21 @@ def test_any_graph_like_object_works():
 def test_refuses_a_non_graph():
     with pytest.raises(ConfigError, match="KnowledgeGraph"):
         knowledge_graph_tool({"a": "b"})
+
+
+def test_two_hops_add_the_facts_of_the_entities_reached(tool):
+    two = knowledge_graph_tool(tool.graph, hops=2).invoke({"entity": "Marie Curie"})
+    assert two.splitlines() == [
+        "Marie Curie --born_in--> Warsaw",
+        "Marie Curie --married--> Pierre Curie",
+        "Warsaw --capital_of--> Poland",
+        "Pierre Curie --born_in--> Paris",
+    ]
+    capped = knowledge_graph_tool(tool.graph, hops=2, max_facts=2).invoke({"entity": "Warsaw"})
+    assert capped.splitlines()[-1] == "(and 1 more facts)"
+
+
+def test_an_entity_asked_about_itself_gets_its_facts(tool):
+    assert tool.invoke({"entity": "Warsaw", "other": "warsaw "}) == tool.invoke(
+        {"entity": "Warsaw"}
+    )
