@@ -663,6 +663,28 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def routing_table(tasks: list[Task], tools: dict[str, Any]) -> str:
+    """For each task, the first-step tools that ``route_by_data`` offers and the one nearest by
+    embedding (``ToolSelector``, k=1), and whether a tool the task needs is among them."""
+    from localchain.agents import ToolSelector, route_by_data
+
+    offered = list(tools.values())
+    selector = ToolSelector(offered, None, k=1)
+    lines, routed_ok, nearest_ok = [], 0, 0
+    for task in tasks:
+        needed = {tools[name].name for name in task.tools}
+        routed = route_by_data(task.question, offered)
+        nearest = selector.select(task.question)
+        routed_ok += bool(needed & set(routed))
+        nearest_ok += bool(needed & set(nearest))
+        lines.append(f"  {task.id:22} needs={sorted(needed)} routed={routed} nearest={nearest}")
+    lines.append(
+        f"a needed tool among those routed: {routed_ok}/{len(tasks)}; "
+        f"nearest by embedding: {nearest_ok}/{len(tasks)}"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse options, build the world and the tools, run the contenders, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -690,6 +712,12 @@ def main(argv: list[str] | None = None) -> None:
         help="localchain's agent offers the k tools nearest the request (default 5 of 6)",
     )
     parser.add_argument(
+        "--routing",
+        action="store_true",
+        help="only print which tools routing by data and the embedding preselection pick for "
+        "each task's first step (no model runs)",
+    )
+    parser.add_argument(
         "--first-tool-choice",
         default="route",
         help="localchain's agent: create_agent(first_tool_choice=...) until a tool answers: "
@@ -713,6 +741,10 @@ def main(argv: list[str] | None = None) -> None:
         tasks = [t for t in tasks if t.id in wanted]
     if args.limit:
         tasks = tasks[: args.limit]
+    if args.routing:
+        with tempfile.TemporaryDirectory() as scratch:
+            print(routing_table(tasks, build_tools(build_world(Path(scratch)))))  # noqa: T201
+        return
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
     unknown = sorted(set(names) - set(CONTENDERS))
     if unknown:

@@ -150,14 +150,18 @@ class ReadFileTool(BuiltinTool):
         size = 0
         for name in _entries(self.root):
             parts.append(name.replace("/", " ").replace("_", " "))
-            target = self.root / name
-            if target.is_file() and target.stat().st_size <= min(
-                self.max_file_bytes, KNOWN_TEXT_CHARS - size
-            ):
-                try:
-                    parts.append(target.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
+            if not name.endswith("/") and name != ".":
+                try:  # opened as a call opens it: nothing outside the root is read
+                    fd, _ = self._open(name)
+                except ToolError:
                     continue
+                try:
+                    data = os.read(fd, max(0, min(self.max_file_bytes, KNOWN_TEXT_CHARS - size)))
+                except OSError:
+                    data = b""
+                finally:
+                    os.close(fd)
+                parts.append(data.decode("utf-8", errors="ignore"))
             size += len(parts[-1])
             if size >= KNOWN_TEXT_CHARS:
                 break
