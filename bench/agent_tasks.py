@@ -494,6 +494,8 @@ class Outcome:
     note: str = ""
     called: list[str] = field(default_factory=list)
     """The tools called, in order."""
+    calls: list[str] = field(default_factory=list)
+    """The calls with their arguments (``name({...})``), in order, for the ``--json`` file."""
 
 
 Runner = Callable[[str, Sequence[Any]], Outcome]
@@ -508,9 +510,14 @@ def _outcome(messages: Sequence[Any], seconds: float, note: str = "") -> Outcome
 
     ai = [m for m in messages if isinstance(m, AIMessage)]
     called = [call["name"] for m in ai for call in m.tool_calls]
+    calls = [
+        f"{call['name']}({json.dumps(call['args'], ensure_ascii=False)})"
+        for m in ai
+        for call in m.tool_calls
+    ]
     final = ai[-1] if ai and not ai[-1].tool_calls else None
     answer = final.text if final is not None else ""
-    return Outcome(answer, len(ai), len(called), seconds, note, called)
+    return Outcome(answer, len(ai), len(called), seconds, note, called, calls)
 
 
 def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]], Outcome]:

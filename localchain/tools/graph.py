@@ -1,4 +1,5 @@
-"""``knowledge_graph_tool``: what a knowledge graph knows about an entity, and how two connect.
+"""``knowledge_graph_tool``: what a knowledge graph knows about an entity, where a relation
+leads from it, and how two entities connect.
 
 The graph is ``localchain.chains.KnowledgeGraph`` in practice, but this layer sits below the
 chains, so the tool accepts any object with the few methods it uses (:class:`GraphLike`): the
@@ -50,6 +51,11 @@ def _fact(fact: FactLike) -> str:
     return f"{fact.subject} --{fact.relation}--> {fact.object}"
 
 
+def _fold(name: str) -> str:
+    """A name as the tool compares it: case, spacing and underscores ignored."""
+    return " ".join(name.replace("_", " ").split()).casefold()
+
+
 ENTITY_MAX_CHARS = 100
 """Longest entity name the tool accepts (and the tool-call grammar allows)."""
 
@@ -60,6 +66,14 @@ class KnowledgeGraphInput(BaseModel):
     entity: str = Field(
         description="The entity to look up, e.g. 'Marie Curie'.", max_length=ENTITY_MAX_CHARS
     )
+    relation: str | None = Field(
+        None,
+        description=(
+            "A relation to follow from the entity, e.g. 'born_in': returns the entities it "
+            "leads to, through other facts when needed."
+        ),
+        max_length=ENTITY_MAX_CHARS,
+    )
     other: str | None = Field(
         None,
         description="A second entity: when given, returns how the two are connected.",
@@ -68,7 +82,8 @@ class KnowledgeGraphInput(BaseModel):
 
 
 class KnowledgeGraphTool(BuiltinTool):
-    """Look up facts about an entity in a knowledge graph, or the paths between two entities.
+    """Look up facts about an entity in a knowledge graph, where a relation leads from it, or
+    the paths between two entities.
 
     Args:
         graph: A ``KnowledgeGraph`` (or any :class:`GraphLike`).
@@ -82,8 +97,9 @@ class KnowledgeGraphTool(BuiltinTool):
     name: str = "knowledge_graph"
     description: str = (
         "Look up facts in the knowledge graph. Give an entity to get its facts (its "
-        "neighbours and how they relate); give two entities (entity and other) to see how "
-        "they are connected."
+        "neighbours and how they relate); add a relation to get where it leads (the "
+        "entity's country, founder, birthplace...); give two entities (entity and other) to "
+        "see how they are connected."
     )
     args_schema: type[BaseModel] = KnowledgeGraphInput
     graph: Any
@@ -95,13 +111,22 @@ class KnowledgeGraphTool(BuiltinTool):
     """How far an entity's facts reach: 1, its own; 2, also those of the entities they name
     (a small model that will not make a second call still sees where the founder was born)."""
 
+    def relations(self) -> list[str]:
+        """The graph's relation names, sorted (read from every entity's facts)."""
+        found = {fact.relation for e in self.graph.entities() for fact in self.graph.facts_about(e)}
+        return sorted(found)
+
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
-        """Both entity arguments name one of the graph's entities (an ``enum``, read now),
-        when there are at most ``MAX_NAMES`` of them."""
+        """Both entity arguments name one of the graph's entities and ``relation`` one of its
+        relations (an ``enum`` each, read now), when there are at most ``MAX_NAMES``."""
+        extras: dict[str, dict[str, Any]] = {}
         names = json_safe_names(self.graph.entities())
-        if names is None:
-            return super().call_schema_extras()
-        return {"entity": {"enum": names}, "other": {"enum": names}}
+        if names is not None:
+            extras.update({"entity": {"enum": names}, "other": {"enum": names}})
+        relations = json_safe_names(self.relations())
+        if relations is not None:
+            extras["relation"] = {"enum": relations}
+        return extras or super().call_schema_extras()
 
     def known_text(self, request: str) -> str | None:
         """The graph's entities and their relations (words split), up to ``KNOWN_TEXT_CHARS``."""
@@ -151,6 +176,53 @@ class KnowledgeGraphTool(BuiltinTool):
             lines.append(f"(and {len(facts) - self.max_facts} more facts)")
         return "\n".join(lines)
 
+    def _follow(self, entity: str, relation: str) -> str:
+        """Where ``relation`` leads from ``entity``: the facts with that relation nearest to it
+        (either end may be the one reached), each with the chain of facts that gets there."""
+        wanted = _fold(relation)
+        known = self.relations()
+        if wanted not in {_fold(r) for r in known}:
+            close = difflib.get_close_matches(relation, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(r) for r in close)}?" if close else ""
+            sample = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+            msg = (
+                f"Unknown relation {relation!r}.{hint} The graph's relations: {sample or 'none'}; "
+                "or leave relation out to get all of the entity's facts."
+            )
+            raise ToolError(msg)
+        visited = {_fold(entity)}
+        frontier: list[tuple[str, list[FactLike]]] = [(entity, [])]
+        found: dict[str, list[FactLike]] = {}
+        for _ in range(self.max_hops):
+            reached: list[tuple[str, list[FactLike]]] = []
+            for name, path in frontier:
+                facts = list(self.graph.facts_about(name))
+                forward = [f for f in facts if _fold(f.subject) == _fold(name)]
+                backward = [f for f in facts if f not in forward]
+                for fact in forward + backward:  # a fact read forwards first
+                    other = fact.object if fact in forward else fact.subject
+                    chain = [*path, fact]
+                    if _fold(fact.relation) == wanted and _fold(other) != _fold(entity):
+                        found.setdefault(other, chain)
+                    if _fold(other) not in visited:
+                        visited.add(_fold(other))
+                        reached.append((other, chain))
+            if found:
+                break
+            frontier = reached
+        if not found:
+            return (
+                f"No {relation} fact within {self.max_hops} facts of {entity}. What the graph "
+                f"holds about {entity}:\n{self._facts(entity)}"
+            )
+        lines = [
+            f"{target}: " + "; ".join(_fact(fact) for fact in chain)
+            for target, chain in list(found.items())[: self.max_paths]
+        ]
+        if len(found) > self.max_paths:
+            lines.append(f"(and {len(found) - self.max_paths} more)")
+        return "\n".join(lines)
+
     def _paths(self, entity: str, other: str) -> str:
         found: Iterable[Sequence[FactLike]] = self.graph.paths(
             entity, other, max_hops=self.max_hops
@@ -169,17 +241,18 @@ class KnowledgeGraphTool(BuiltinTool):
             lines.append(f"(and {len(paths) - self.max_paths} longer paths)")
         return "\n".join(lines)
 
-    def _run(self, entity: str, other: str | None = None, **_: Any) -> str:
+    def _run(
+        self, entity: str, other: str | None = None, relation: str | None = None, **_: Any
+    ) -> str:
         for name in (entity, other):
             if name is not None and name not in self.graph:
                 raise self._unknown(name)
-        same = (
-            other is not None
-            and " ".join(other.split()).casefold() == " ".join(entity.split()).casefold()
-        )
-        if other is None or not other.strip() or same:  # "how is X connected to X": its facts
-            return self._facts(entity)
-        return self._paths(entity, other)
+        same = other is not None and _fold(other) == _fold(entity)
+        if other is not None and other.strip() and not same:  # paths win over a relation
+            return self._paths(entity, other)
+        if relation is not None and relation.strip():
+            return self._follow(entity, relation)
+        return self._facts(entity)  # "how is X connected to X" too: its facts
 
 
 def knowledge_graph_tool(

@@ -173,6 +173,7 @@ def test_an_entity_names_one_of_the_graph(db):
     params = _parameters(knowledge_graph_tool(_graph()))["properties"]
     assert params["entity"]["enum"] == ["Bergen", "Nordlys Labs"]
     assert params["other"]["enum"] == ["Bergen", "Nordlys Labs"]
+    assert params["relation"]["enum"] == ["located_in"]
     # A name JSON would escape cannot be held by the grammar: the argument stays free.
     assert json_safe_names(["Bergen", 'The "Ark"']) is None
     assert json_safe_names(["a\\b"]) is None and json_safe_names(["tab\there"]) is None

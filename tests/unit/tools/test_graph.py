@@ -132,3 +132,35 @@ def test_an_entity_asked_about_itself_gets_its_facts(tool):
     assert tool.invoke({"entity": "Warsaw", "other": "warsaw "}) == tool.invoke(
         {"entity": "Warsaw"}
     )
+
+
+def test_a_relation_is_followed_through_other_facts(tool):
+    # Marie Curie has no capital_of fact: it is reached through Warsaw, with the chain shown.
+    assert tool.invoke({"entity": "Marie Curie", "relation": "capital_of"}) == (
+        "Poland: Marie Curie --born_in--> Warsaw; Warsaw --capital_of--> Poland"
+    )
+    # The nearest facts win (Marie Curie's own birthplace, not her husband's); spelling is free.
+    assert tool.invoke({"entity": "marie curie", "relation": "Born In"}) == (
+        "Warsaw: Marie Curie --born_in--> Warsaw"
+    )
+    # Read backwards too: who was born in Paris.
+    assert tool.invoke({"entity": "Paris", "relation": "born_in"}) == (
+        "Pierre Curie: Pierre Curie --born_in--> Paris"
+    )
+
+
+def test_a_relation_that_leads_nowhere_or_does_not_exist(tool):
+    tool.max_hops = 1
+    missed = tool.invoke({"entity": "Paris", "relation": "capital_of"})
+    assert missed.startswith("No capital_of fact within 1 facts of Paris.")
+    assert missed.endswith("What the graph holds about Paris:\nPierre Curie --born_in--> Paris")
+    message = call(tool, {"entity": "Paris", "relation": "capital"})
+    assert message.status == "error"
+    assert "Unknown relation 'capital'. Did you mean 'capital_of'?" in message.content
+    assert "born_in, capital_of, married" in message.content
+
+
+def test_two_entities_give_paths_even_with_a_relation(tool):
+    both = {"entity": "Pierre Curie", "other": "Poland", "relation": "born_in"}
+    assert tool.invoke(both) == tool.invoke({"entity": "Pierre Curie", "other": "Poland"})
+    assert tool.relations() == ["born_in", "capital_of", "married"]
