@@ -207,11 +207,20 @@ SQL_WORDS = (  # noqa: SIM905 - a word list reads better as text
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+SELECT_WORDS = 12
+"""The most words a grounded query has before its ``FROM`` (a small model otherwise lists
+``order_date, order_date, ...`` until the token limit cuts the call off)."""
+TAIL_WORDS = 20
+"""The most words a grounded query has after ``FROM table``."""
+
+
 def grounded_query_pattern(tables: dict[str, list[str]]) -> str | None:
     """A query pattern whose every word is a keyword, a table or column of ``tables`` (also
     ``table.column``), a one-letter alias (``o``, ``o.quantity``), a number or a
     single-quoted string; ``AS name`` may name a result column. It reads ``FROM`` one of the
-    tables and ends on a word or a closing bracket.
+    tables within :data:`SELECT_WORDS` words, has at most :data:`TAIL_WORDS` after it, and
+    ends on a word or a closing bracket (the bounds cost the grammar about half a second to
+    compile, once per tool set).
 
     So a small model writes ``SELECT AVG(unit_price) FROM orders``, never a table ``lamps``
     or a column ``price`` that the database lacks. None when a name needs quoting (the model
@@ -239,11 +248,12 @@ def grounded_query_pattern(tables: dict[str, list[str]]) -> str | None:
     )
     gap = r"[ (),*+\-/<>=!%|]+"
     table = "|".join(re.escape(t) for t in sorted(tables, key=lambda t: (-len(t), t)))
-    # FROM one of the tables somewhere, and the query ends on a word (or closing brackets):
-    # a small model otherwise stops after the select list, or in the middle of a condition.
+    # FROM one of the tables soon, and the query ends on a word (or closing brackets): a
+    # small model otherwise stops after the select list, or in the middle of a condition, or
+    # repeats a column until the token limit.
     return (
-        f"^(?:SELECT|WITH|select|with)(?:{gap}{word})*{gap}(?:FROM|from) (?:{table})"
-        rf"(?:{gap}{word})*\)*$"
+        f"^(?:SELECT|WITH|select|with)(?:{gap}{word}){{0,{SELECT_WORDS}}}{gap}(?:FROM|from) "
+        rf"(?:{table})(?:{gap}{word}){{0,{TAIL_WORDS}}}\)*$"
     )
 
 

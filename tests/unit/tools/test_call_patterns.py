@@ -22,7 +22,12 @@ from localchain.models.tool_calling import SHOWN_ENUM, tool_call_schema, tools_s
 from localchain.tools import calculator, knowledge_graph_tool, read_file_tool, sql_tool
 from localchain.tools._builtin import json_safe_names
 from localchain.tools.arithmetic import EXPRESSION_PATTERN
-from localchain.tools.sql import SQL_QUERY_PATTERN, grounded_query_pattern
+from localchain.tools.sql import (
+    SELECT_WORDS,
+    SQL_QUERY_PATTERN,
+    TAIL_WORDS,
+    grounded_query_pattern,
+)
 
 
 @pytest.fixture
@@ -192,6 +197,18 @@ def test_a_query_uses_the_database_s_names_read_again_when_it_changes(db):
     assert re.search(
         _parameters(tool)["properties"]["query"]["pattern"], "SELECT price FROM orders"
     )
+
+
+def test_a_grounded_query_is_bounded_in_words(db):
+    pattern = _parameters(sql_tool(db))["properties"]["query"]["pattern"]
+    # A model repeating a column reaches FROM within SELECT_WORDS words, or its call is refused.
+    assert re.search(pattern, "SELECT " + ", ".join(["n"] * SELECT_WORDS) + " FROM t")
+    assert not re.search(pattern, "SELECT " + ", ".join(["n"] * (SELECT_WORDS + 1)) + " FROM t")
+    # After FROM t: WHERE n 1, then 3 words per more condition (AND n 1): 3 per condition.
+    conditions = TAIL_WORDS // 3
+    assert re.search(pattern, "SELECT n FROM t WHERE " + " AND ".join(["n = 1"] * conditions))
+    too_long = " AND ".join(["n = 1"] * (conditions + 1))
+    assert not re.search(pattern, f"SELECT n FROM t WHERE {too_long}")
 
 
 def test_names_that_need_quoting_fall_back_to_the_plain_pattern(tmp_path):
