@@ -551,6 +551,7 @@ def localchain_runner(
     tool_k: int | None = 5,
     step_adapter: str | None = None,
     first_tool_choice: str = "route",
+    focus_arguments: bool = True,
 ) -> Callable[[str, Sequence[Any]], Outcome]:
     """Contender: ``localchain.agents.create_agent(chat, tools, max_steps=...)``.
 
@@ -582,6 +583,7 @@ def localchain_runner(
             on_repeated_call="answer",
             tool_k=tool_k,
             step_adapter=step_adapter,
+            focus_arguments=focus_arguments,
         )
         start = time.perf_counter()
         try:
@@ -731,6 +733,12 @@ def main(argv: list[str] | None = None) -> None:
         "'route' (default: the tools whose data holds the request's words) or 'any'",
     )
     parser.add_argument(
+        "--no-focus",
+        action="store_true",
+        help="localchain's agent: create_agent(focus_arguments=False), the built-in tools' "
+        "arguments not narrowed to what the request names",
+    )
+    parser.add_argument(
         "--step-adapter",
         help="localchain's agent: create_agent(step_adapter=...), an adapter name or directory "
         "for its steps with tools (e.g. build/agent-steps-smollm2); default: the model's own",
@@ -770,7 +778,12 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 if name == "localchain":
                     runner = localchain_runner(
-                        chat, args.max_steps, args.tool_k, args.step_adapter, args.first_tool_choice
+                        chat,
+                        args.max_steps,
+                        args.tool_k,
+                        args.step_adapter,
+                        args.first_tool_choice,
+                        not args.no_focus,
                     )
                 else:
                     runner = CONTENDERS[name](chat, args.max_steps)
@@ -789,6 +802,7 @@ def main(argv: list[str] | None = None) -> None:
         f"\nAgent tasks, {MODEL}, {date}, {len(tasks)} tasks, {offered}, "
         f"max {args.max_steps} steps, tool adapter {args.tool_adapter or 'none'}, "
         f"localchain tool_k {args.tool_k}, first_tool_choice {args.first_tool_choice}, "
+        f"focus_arguments {not args.no_focus}, "
         f"step adapter {args.step_adapter or 'none'}\n"
     )
     print(table(rows))  # noqa: T201

@@ -449,6 +449,7 @@ def create_agent(
     tool_k: int | None = 5,
     embeddings: Embeddings | None = None,
     step_adapter: str | None = None,
+    focus_arguments: bool = True,
 ) -> LocalAgent:
     """Build a tool-calling agent on LangGraph, with the guards a small model needs.
 
@@ -496,6 +497,11 @@ def create_agent(
             bound (``ChatLocal`` only; the answers without tools never use it), e.g. one
             trained with ``make agent-steps-adapter`` on multi-step runs over the built-in
             tools; None (the default): the model's own choice (``ChatLocal(tool_adapter=...)``).
+        focus_arguments: Offer localchain's built-in tools focused on the request and the
+            results so far (``BuiltinTool.focused``): ``read_file``'s files, the graph's
+            entities and relations, a search's words narrowed to those the request names
+            (all of them where it names none). Other tools are offered as they are; what a
+            tool accepts never changes.
 
     Raises:
         ConfigError: A bad setting (unknown tool for approval, ``max_steps`` < 1, ...).
@@ -526,6 +532,7 @@ def create_agent(
         tool_k=tool_k,
         embeddings=embeddings,
         step_adapter=step_adapter,
+        focus_arguments=focus_arguments,
     )
     return LocalAgent(settings, checkpointer)
 

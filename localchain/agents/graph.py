@@ -105,6 +105,33 @@ REJECTED = "localchain_rejected"
 """Marks the error ``ToolMessage`` that stands for a call a human rejected."""
 
 
+def focus_text(messages: Sequence[BaseMessage]) -> str:
+    """What the tools are focused on (``focus_arguments``): the user's latest request and the
+    tool results that followed it (an entity a result names can be looked up next)."""
+    last_human = max(
+        (
+            i
+            for i, m in enumerate(messages)
+            if isinstance(m, HumanMessage) and not m.additional_kwargs.get(NOT_A_REQUEST)
+        ),
+        default=-1,
+    )
+    parts = [messages[last_human].text] if last_human >= 0 else []
+    parts += [
+        m.text
+        for m in messages[last_human + 1 :]
+        if isinstance(m, ToolMessage) and m.status != "error"
+    ]
+    return "\n".join(parts)
+
+
+def _focused(tool: BaseTool, focus: str) -> BaseTool:
+    """``tool.focused(focus)`` for tools that have it (localchain's built-in ones), else
+    the tool as it is."""
+    focused = getattr(tool, "focused", None)
+    return focused(focus) if callable(focused) else tool
+
+
 def without_restated_question(text: str) -> str:
     """An answer without the leading copy of the restated question that a small model writes
     first (``The user's question: ...`` then ``The answer: 5``); the text as it was when
@@ -154,6 +181,7 @@ class AgentSettings:
     tool_k: int | None = 5
     embeddings: Embeddings | Callable[[], Embeddings] | None = None
     step_adapter: str | None = None
+    focus_arguments: bool = True
 
     def __post_init__(self) -> None:
         """Check the knobs and prepare the tool preselection."""
@@ -279,7 +307,11 @@ class AgentGraph:
                 options["parallel_tool_calls"] = self.s.parallel_tool_calls
             if self.s.step_adapter is not None:
                 options["adapter"] = self.s.step_adapter
-            runnable = self.s.model.bind_tools([self.s.by_name[n] for n in names], **options)
+            offered = [self.s.by_name[n] for n in names]
+            if self.s.focus_arguments:
+                focus = focus_text(history)
+                offered = [_focused(t, focus) for t in offered]
+            runnable = self.s.model.bind_tools(offered, **options)
         return messages, runnable, answer_only, {"out_of_steps": out_of_steps}
 
     def _after_model(

@@ -11,7 +11,6 @@ one that names ``Alice Moreau`` and ``orders`` to the database; see :func:`route
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from langchain_core.embeddings import Embeddings
@@ -20,6 +19,7 @@ from langchain_core.tools import BaseTool
 from localchain.errors import ConfigError
 from localchain.models.tool_relevance import ToolScorer
 from localchain.models.tool_relevance import tool_text as name_and_description
+from localchain.tools._words import STOPWORDS, content_words
 
 
 def tool_text(tool: BaseTool) -> str:
@@ -79,31 +79,6 @@ class ToolSelector:
 
 ROUTE = "route"
 """``first_tool_choice`` value: the first calls go to the tools :func:`route_by_data` picks."""
-
-STOPWORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "a an the of in on at by for to from with and or not is are was were be been has have had "
-        "do does did how many much what which who whom whose where when why this that these those "
-        "it its their there them they he she his her all each per between into over under about "
-        "once than then also any some one two three give me my we our you your can could would "
-        "should will shall may might must if so as up out day days time times total number"
-    ).split()
-)
-"""Words too common to say which tool's data a request is about."""
-_WORD = re.compile(r"[^\W_]+")
-
-
-def content_words(text: str) -> set[str]:
-    """The words of ``text`` that can say what it is about: case-folded, without a plural
-    or possessive ``s``, stopwords and numbers left out."""
-    words = set()
-    for word in _WORD.findall(text.casefold()):
-        if word.isdigit() or len(word) < 2 or word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return words
 
 
 def route_by_data(request: str, tools: Sequence[BaseTool]) -> list[str]:

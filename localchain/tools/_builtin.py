@@ -63,6 +63,11 @@ class BuiltinTool(BaseTool):
     handle_tool_error: Any = True
     """Return a ``ToolException``'s message as the tool's output (status "error")."""
 
+    focus: str | None = None
+    """The request (and what the tools answered so far) that ``call_schema_extras`` narrows
+    its ``enum``s and patterns to; None: every value the data has. Set it on a copy with
+    :meth:`focused`; it never changes what the tool accepts."""
+
     call_patterns: ClassVar[dict[str, str]] = {}
     """Regular expressions (by argument name) that the schema shown to models adds.
 
@@ -83,6 +88,15 @@ class BuiltinTool(BaseTool):
         or a table ``lamps``), not what the tool accepts.
         """
         return {name: {"pattern": regex} for name, regex in self.call_patterns.items()}
+
+    def focused(self, text: str | None) -> BuiltinTool:
+        """A copy whose schema shown to models is narrowed to ``text`` (a request, with what
+        the tools answered so far): ``read_file``'s ``path`` to the files that share the most
+        words with it, the knowledge graph's entities and relations to those it names, a
+        search's query to its words. A 135M model picked ``library.md`` for a bakery question
+        and searched for ``todo.txt``; narrowed, it picks among what the request is about.
+        Where nothing shares a word, the schema is as it was. Runs like the original."""
+        return self.model_copy(update={"focus": text or None})
 
     def known_text(self, request: str) -> str | None:
         """Text of what this tool's data holds that ``request`` may name, for routing a

@@ -27,6 +27,7 @@ from localchain.tools._builtin import (
     BuiltinTool,
     json_safe_names,
 )
+from localchain.tools._words import most_shared
 
 _FLAGS = (
     os.O_RDONLY
@@ -139,17 +140,20 @@ class ReadFileTool(BuiltinTool):
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
         """``path`` names what is under the root now (``.``, folders with a trailing ``/``,
         files; links and hidden entries left out), as an ``enum``, when there are at most
-        ``MAX_NAMES`` entries within ``_ENUM_DEPTH`` levels."""
+        ``MAX_NAMES`` entries within ``_ENUM_DEPTH`` levels; with a ``focus``, only the
+        entries whose name and text share the most words with it."""
         names = json_safe_names(_entries(self.root), limit=MAX_NAMES)
+        if names and self.focus:
+            names = most_shared(names, self.focus, self._texts())
         return {"path": {"enum": names}} if names else {}
 
-    def known_text(self, request: str) -> str | None:
-        """The names and text of the files under the root (those ``path`` may name), up to
+    def _texts(self) -> dict[str, str]:
+        """Each entry's name (words split) and, for a file, its text; up to
         ``KNOWN_TEXT_CHARS`` in all."""
-        parts: list[str] = []
+        texts: dict[str, str] = {}
         size = 0
         for name in _entries(self.root):
-            parts.append(name.replace("/", " ").replace("_", " "))
+            text = name.replace("/", " ").replace("_", " ")
             if not name.endswith("/") and name != ".":
                 try:  # opened as a call opens it: nothing outside the root is read
                     fd, _ = self._open(name)
@@ -161,11 +165,17 @@ class ReadFileTool(BuiltinTool):
                     data = b""
                 finally:
                     os.close(fd)
-                parts.append(data.decode("utf-8", errors="ignore"))
-            size += len(parts[-1])
+                text += "\n" + data.decode("utf-8", errors="ignore")
+            texts[name] = text
+            size += len(text)
             if size >= KNOWN_TEXT_CHARS:
                 break
-        return "\n".join(parts)
+        return texts
+
+    def known_text(self, request: str) -> str | None:
+        """The names and text of the files under the root (those ``path`` may name), up to
+        ``KNOWN_TEXT_CHARS`` in all."""
+        return "\n".join(self._texts().values())
 
     def _target(self, path: str) -> Path:
         text = path.strip()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from localchain.errors import ConfigError, ToolError
 from localchain.tools._builtin import KNOWN_TEXT_CHARS, BuiltinTool, json_safe_names
+from localchain.tools._words import most_shared, named_in
 
 
 class FactLike(Protocol):
@@ -118,13 +119,19 @@ class KnowledgeGraphTool(BuiltinTool):
 
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
         """Both entity arguments name one of the graph's entities and ``relation`` one of its
-        relations (an ``enum`` each, read now), when there are at most ``MAX_NAMES``."""
+        relations (an ``enum`` each, read now), when there are at most ``MAX_NAMES``; with a
+        ``focus``, only those that share the most words with it (all, where none does)."""
         extras: dict[str, dict[str, Any]] = {}
         names = json_safe_names(self.graph.entities())
         if names is not None:
+            if self.focus:
+                names = named_in(names, self.focus)
             extras.update({"entity": {"enum": names}, "other": {"enum": names}})
         relations = json_safe_names(self.relations())
         if relations is not None:
+            if self.focus:
+                words = {r: r.replace("_", " ") for r in relations}
+                relations = most_shared(relations, self.focus, words)
             extras["relation"] = {"enum": relations}
         return extras or super().call_schema_extras()
 

@@ -7,6 +7,7 @@ can cite ``[n]``. The documents themselves ride along as the ``ToolMessage``'s a
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from langchain_core.documents import Document
@@ -25,6 +26,12 @@ DEFAULT_DESCRIPTION = (
     "Search the documents for passages about a topic. Input: a short search query. Returns "
     "numbered passages with their sources; cite them as [1], [2]."
 )
+
+
+FOCUS_QUERY_WORDS = 8
+"""The most words in a focused query (see ``RetrieverTool.call_schema_extras``)."""
+FOCUS_WORDS = 300
+"""The most distinct words of the focus a query may choose from."""
 
 
 class RetrieverInput(BaseModel):
@@ -58,6 +65,16 @@ class RetrieverTool(BuiltinTool):
     """Passages per search (vector stores; a retriever returns what it returns)."""
     max_chars_per_passage: int = Field(default=1000, ge=50)
     """Each passage is cut to this many characters."""
+
+    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
+        """With a ``focus``, the query is made of its words (at most ``FOCUS_QUERY_WORDS`` of
+        them, any order): a small model otherwise searched for ``todo.txt``."""
+        words = list(dict.fromkeys(re.findall(r"[^\W_]+", self.focus or "")))[:FOCUS_WORDS]
+        if not words:
+            return super().call_schema_extras()
+        alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+        pattern = rf"^(?:{alternatives})(?: (?:{alternatives})){{0,{FOCUS_QUERY_WORDS - 1}}}$"
+        return {"query": {"pattern": pattern}}
 
     def _search(self, query: str) -> list[Document]:
         if not query.strip():

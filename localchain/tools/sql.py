@@ -212,6 +212,10 @@ SELECT_WORDS = 12
 ``order_date, order_date, ...`` until the token limit cuts the call off)."""
 TAIL_WORDS = 20
 """The most words a grounded query has after ``FROM table``."""
+GAP_CHARS = 6
+"""The most spaces, brackets and operators in a row between two words of a grounded query
+(bounds inside a word, such as a quoted string's length, made the grammar take 15 s to
+compile, so they stay free)."""
 
 
 def grounded_query_pattern(tables: dict[str, list[str]]) -> str | None:
@@ -246,14 +250,14 @@ def grounded_query_pattern(tables: dict[str, list[str]]) -> str | None:
         + rf"|[a-z][0-9]?(?:\.(?:{qualified}))?|(?:AS|as) [A-Za-z_][A-Za-z0-9_]*"
         + r"|[0-9]+(?:\.[0-9]+)?|'[^'\\\n]*')"
     )
-    gap = r"[ (),*+\-/<>=!%|]+"
+    gap = rf"[ (),*+\-/<>=!%|]{{1,{GAP_CHARS}}}"  # a run of these ends too
     table = "|".join(re.escape(t) for t in sorted(tables, key=lambda t: (-len(t), t)))
     # FROM one of the tables soon, and the query ends on a word (or closing brackets): a
     # small model otherwise stops after the select list, or in the middle of a condition, or
     # repeats a column until the token limit.
     return (
         f"^(?:SELECT|WITH|select|with)(?:{gap}{word}){{0,{SELECT_WORDS}}}{gap}(?:FROM|from) "
-        rf"(?:{table})(?:{gap}{word}){{0,{TAIL_WORDS}}}\)*$"
+        rf"(?:{table})(?:{gap}{word}){{0,{TAIL_WORDS}}}\){{0,{GAP_CHARS}}}$"
     )
 
 

@@ -13,6 +13,7 @@ import sqlite3
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.messages import AIMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from localchain.agents import create_agent
 from localchain.agents.selection import content_words, route_by_data
@@ -125,3 +126,29 @@ def test_a_request_no_data_names_offers_every_tool(tools):
     )
     assert model.calls[0].tools == [t.name for t in tools.values()]
     assert model.calls[0].options["tool_choice"] == "any"
+
+
+class _Recording(FakeChatModel):
+    """Records the path enum of each bound read_file tool."""
+
+    def bind_tools(self, tools, **kwargs):
+        for tool in tools:
+            if getattr(tool, "name", "") == "read_file":
+                params = convert_to_openai_tool(tool)["function"]["parameters"]
+                _bound.append(params["properties"]["path"].get("enum"))
+        return super().bind_tools(tools, **kwargs)
+
+
+_bound: list[list[str] | None] = []
+
+
+@pytest.mark.parametrize("focus", [True, False])
+def test_the_agent_focuses_the_built_in_tools_on_the_request(tools, focus):
+    (tools["files"].root / "bakery.md").write_text("Lumen Bakery bakes 480 loaves a day.")
+    _bound.clear()
+    call = {"name": "read_file", "args": {"path": "bakery.md"}, "id": "f1"}
+    model = _Recording(responses=[AIMessage("", tool_calls=[call]), "480"])
+    agent = create_agent(model, list(tools.values()), tool_k=None, focus_arguments=focus)
+    assert agent.invoke("How many loaves does Lumen Bakery bake?").output == "480"
+    offered = ["bakery.md"] if focus else [".", "bakery.md", "ferry.md"]
+    assert _bound == [offered, offered]

@@ -23,6 +23,7 @@ from localchain.tools import calculator, knowledge_graph_tool, read_file_tool, s
 from localchain.tools._builtin import json_safe_names
 from localchain.tools.arithmetic import EXPRESSION_PATTERN
 from localchain.tools.sql import (
+    GAP_CHARS,
     SELECT_WORDS,
     SQL_QUERY_PATTERN,
     TAIL_WORDS,
@@ -204,6 +205,10 @@ def test_a_grounded_query_is_bounded_in_words(db):
     # A model repeating a column reaches FROM within SELECT_WORDS words, or its call is refused.
     assert re.search(pattern, "SELECT " + ", ".join(["n"] * SELECT_WORDS) + " FROM t")
     assert not re.search(pattern, "SELECT " + ", ".join(["n"] * (SELECT_WORDS + 1)) + " FROM t")
+    # Brackets, spaces and operators between two words: at most GAP_CHARS in a row.
+    assert re.search(pattern, "SELECT n" + " " * GAP_CHARS + "FROM t")
+    assert not re.search(pattern, "SELECT n" + " " * (GAP_CHARS + 1) + "FROM t")
+    assert not re.search(pattern, "SELECT n FROM t WHERE n IN (1" + ")" * (GAP_CHARS + 1))
     # After FROM t: WHERE n 1, then 3 words per more condition (AND n 1): 3 per condition.
     conditions = TAIL_WORDS // 3
     assert re.search(pattern, "SELECT n FROM t WHERE " + " AND ".join(["n = 1"] * conditions))
