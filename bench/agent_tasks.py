@@ -130,6 +130,7 @@ ORDERS = [  # id, customer_id, product, quantity, unit_price, order_date
     (12, 6, "desk", 1, 230.0, "2024-05-06"),
     (13, 1, "shelf", 1, 80.0, "2024-03-30"),
     (14, 2, "lamp", 2, 34.0, "2024-04-02"),
+    (15, 1, "chair", 1, 55.0, "2024-05-20"),  # Alice Moreau: the most orders, alone
 ]
 
 FACTS = [
@@ -416,6 +417,88 @@ SEEN_KINDS = {
 three graph hops, a list to count) have no such template. The table scores both groups."""
 
 
+Fact = str | float | Callable[[Path], float]
+"""A fact a task's answer rests on: text a tool result holds (case and spacing ignored), or a
+number one shows (within 0.5 %; a function of the database path gives it)."""
+
+
+def _total(name: str) -> Callable[[Path], float]:
+    return lambda db: query_one(db, SPENT.format(name))
+
+
+def _answer(task_id: str) -> Callable[[Path], float]:
+    """The task's own expected number (the answer a right query shows)."""
+    return lambda db: float(_expected(task_id, db))
+
+
+NEEDED: dict[str, tuple[Fact, ...]] = {
+    "sql-spent": (_answer("sql-spent"),),
+    "sql-lyon-orders": (_answer("sql-lyon-orders"),),
+    "sql-most-orders": ("Alice Moreau",),
+    "sql-avg-lamp": (_answer("sql-avg-lamp"),),
+    "sql-march": (_answer("sql-march"),),
+    "sql-chen-products": (_answer("sql-chen-products"),),
+    "sql-tax": (_total("Bruno Keller"),),
+    "sql-dana-days": ("2024-02-03", "2024-04-19"),
+    "sql-share": (lambda db: query_one(db, "SELECT SUM(quantity * unit_price) FROM orders"),),
+    "sql-chairs": (
+        lambda db: query_one(db, "SELECT SUM(quantity) FROM orders WHERE product = 'chair'"),
+    ),
+    "doc-falcon-days": ("2019-03-14",),
+    "doc-falcon-cost": ("42 robots", "1250 euros"),
+    "doc-library-items": ("15400 books and 320 maps",),
+    "doc-ferry-week": ("14 crossings a day",),
+    "doc-ferry-tickets": ("6 euros for an adult and 3 euros for a child",),
+    "doc-ferry-age": ("built in 1998",),
+    "doc-bakery-month": ("480 loaves",),
+    "doc-bakery-revenue": ("480 loaves", "3.5 euros"),
+    "doc-meteors": ("3400 meteors a year",),
+    "doc-trees": ("860 trees", "Rubinette, Topaz and Santana"),
+    "file-ferry-seconds": ("25 minutes",),
+    "file-library-hours": ("8 hours a day, 6 days a week",),
+    "file-observatory-days": ("2010-11-05",),
+    "kg-country": ("Nordlys Labs --located_in--> Bergen", "Bergen --in_country--> Norway"),
+    "kg-founder-born": (
+        "Nordlys Labs --founded_by--> Ines Varga",
+        "Ines Varga --born_in--> Tromso",
+    ),
+    "kg-sibling": (
+        "Kestrel Orchard --owned_by--> Tomas Lind",
+        "Tomas Lind --sibling_of--> Ines Varga",
+    ),
+    "kg-payroll": ("Nordlys Labs --number_of_employees--> 57",),
+    "kg-town": (
+        "Brindle Library --located_in--> Dunmore",
+        "Harrow Hill Observatory --located_in--> Dunmore",
+    ),
+    "kg-population": ("Mara Okoye --works_at--> Brindle Library", "Dunmore --population--> 12800"),
+    "mix-founder-spent": ("Nordlys Labs --founded_by--> Ines Varga", _total("Ines Varga")),
+    "mix-falcon-orders": ("lead engineer is Ines Varga", _answer("mix-falcon-orders")),
+    "mix-falcon-country": ("in Tromso", "Tromso --in_country--> Norway"),
+}
+"""The facts each task's answer rests on, which the agent's tools must have shown for the
+model to answer right: what the framework controls (the right tool, with arguments that find
+the facts), apart from what the model must then do with them (compute, read, answer)."""
+
+
+def _expected(task_id: str, db: Path) -> float | str:
+    task = next(t for t in TASKS if t.id == task_id)
+    return task.expected(db) if callable(task.expected) else task.expected
+
+
+def facts_found(task: Task, results: Sequence[str], db: Path) -> bool:
+    """Whether the tool ``results`` of a run show every fact ``task`` needs (``NEEDED``)."""
+    shown = "\n".join(results)
+    for fact in NEEDED[task.id]:
+        value = fact(db) if callable(fact) else fact
+        if isinstance(value, str):
+            if _fold(value) not in _fold(shown):
+                return False
+        elif not is_right(shown, float(value)):
+            return False
+    return True
+
+
 # -- tools -------------------------------------------------------------------------------------
 
 
@@ -496,6 +579,10 @@ class Outcome:
     """The tools called, in order."""
     calls: list[str] = field(default_factory=list)
     """The calls with their arguments (``name({...})``), in order, for the ``--json`` file."""
+    results: list[str] = field(default_factory=list)
+    """The tools' answers (errors left out), in order."""
+    found: bool = False
+    """Whether the results showed every fact the task needs (``facts_found``)."""
 
 
 Runner = Callable[[str, Sequence[Any]], Outcome]
@@ -506,7 +593,7 @@ class Unavailable(Exception):
 
 
 def _outcome(messages: Sequence[Any], seconds: float, note: str = "") -> Outcome:
-    from langchain_core.messages import AIMessage
+    from langchain_core.messages import AIMessage, ToolMessage
 
     ai = [m for m in messages if isinstance(m, AIMessage)]
     called = [call["name"] for m in ai for call in m.tool_calls]
@@ -517,7 +604,12 @@ def _outcome(messages: Sequence[Any], seconds: float, note: str = "") -> Outcome
     ]
     final = ai[-1] if ai and not ai[-1].tool_calls else None
     answer = final.text if final is not None else ""
-    return Outcome(answer, len(ai), len(called), seconds, note, called, calls)
+    results = [
+        m.text
+        for m in messages
+        if isinstance(m, ToolMessage) and getattr(m, "status", "") != "error"
+    ]
+    return Outcome(answer, len(ai), len(called), seconds, note, called, calls, results)
 
 
 def langchain_runner(chat: Any, max_steps: int) -> Callable[[str, Sequence[Any]], Outcome]:
@@ -635,6 +727,7 @@ def run_contender(
         offered = [tools[t] for t in task.tools] if task_tools else list(tools.values())
         expected = task.expected(db) if callable(task.expected) else task.expected
         outcome = runner(task.question, offered)
+        outcome.found = facts_found(task, outcome.results, db)
         return task, outcome, is_right(outcome.answer, expected), expected
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -642,7 +735,8 @@ def run_contender(
             row.outcomes.append((task, outcome, ok))
             print(  # noqa: T201
                 f"  {name:10} {task.id:22} {'ok ' if ok else 'no '} steps={outcome.steps} "
-                f"calls={outcome.tool_calls} {outcome.seconds:5.1f}s expected={expected!r} "
+                f"calls={outcome.tool_calls} facts={'yes' if outcome.found else 'no '} "
+                f"{outcome.seconds:5.1f}s expected={expected!r} "
                 f"answer={outcome.answer[:80]!r} called={outcome.called} {outcome.note}",
                 flush=True,
             )
@@ -652,15 +746,17 @@ def run_contender(
 def table(rows: list[Row]) -> str:
     """Markdown table of the rows, and the localchain / langchain ratio when both ran."""
     lines = [
-        "| contender | tasks | success | seen kinds | other kinds | steps/task | tool calls/task "
-        "| s/task |",
-        "|---|---|---|---|---|---|---|---|",
+        "| contender | tasks | success | facts found | seen kinds | other kinds | steps/task "
+        "| tool calls/task | s/task |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         seen = [ok for t, _, ok in row.outcomes if t.id in SEEN_KINDS]
         other = [ok for t, _, ok in row.outcomes if t.id not in SEEN_KINDS]
         lines.append(
-            f"| {row.name} | {len(row.outcomes)} | {row.rate():.2f} | {sum(seen)}/{len(seen)} "
+            f"| {row.name} | {len(row.outcomes)} | {row.rate():.2f} "
+            f"| {sum(o.found for _, o, _ in row.outcomes)}/{len(row.outcomes)} "
+            f"| {sum(seen)}/{len(seen)} "
             f"| {sum(other)}/{len(other)} | {row.mean('steps'):.1f} "
             f"| {row.mean('tool_calls'):.1f} | {row.mean('seconds'):.1f} |"
         )

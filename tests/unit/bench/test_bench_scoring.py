@@ -158,8 +158,8 @@ def test_agent_world_answers_come_from_the_database_it_writes(tmp_path):
     assert sorted(p.name for p in paths["docs"].iterdir()) == sorted(agent_tasks.DOCS)
     tasks = {t.id: t for t in agent_tasks.TASKS}
     assert len(tasks) == len(agent_tasks.TASKS) >= 30
-    assert tasks["sql-spent"].expected(paths["db"]) == 2 * 35 + 220 + 80
-    assert tasks["sql-lyon-orders"].expected(paths["db"]) == 5
+    assert tasks["sql-spent"].expected(paths["db"]) == 2 * 35 + 220 + 80 + 55
+    assert tasks["sql-lyon-orders"].expected(paths["db"]) == 6
     assert tasks["mix-falcon-orders"].expected(paths["db"]) == 3
 
 
@@ -192,3 +192,91 @@ def test_langchain_agent_contender_stops_after_max_steps():
     outcome = agent_tasks.langchain_runner(model, max_steps=3)("Loop", [calculator])
     assert outcome.note == "max steps" and outcome.answer == ""
     assert outcome.steps <= 3
+
+
+SPENT_BY = (
+    "SELECT SUM(o.quantity * o.unit_price) FROM orders o JOIN customers c "
+    "ON c.id = o.customer_id WHERE c.name = '{}'"
+)
+RIGHT_CALLS = {  # a sequence of calls that shows every fact each task needs
+    "sql-spent": [("sql", {"query": SPENT_BY.format("Alice Moreau")})],
+    "sql-lyon-orders": [
+        (
+            "sql",
+            {
+                "query": "SELECT COUNT(*) FROM orders o JOIN customers c "
+                "ON c.id = o.customer_id WHERE c.city = 'Lyon'"
+            },
+        )
+    ],
+    "sql-most-orders": [
+        (
+            "sql",
+            {
+                "query": "SELECT c.name, COUNT(*) AS n FROM orders o JOIN customers c "
+                "ON c.id = o.customer_id GROUP BY c.name ORDER BY n DESC LIMIT 1"
+            },
+        )
+    ],
+    "sql-avg-lamp": [
+        ("sql", {"query": "SELECT AVG(unit_price) FROM orders WHERE product = 'lamp'"})
+    ],
+    "sql-march": [
+        (
+            "sql",
+            {
+                "query": "SELECT SUM(quantity * unit_price) FROM orders "
+                "WHERE order_date LIKE '2024-03-%'"
+            },
+        )
+    ],
+    "sql-chen-products": [
+        ("sql", {"query": "SELECT COUNT(DISTINCT product) FROM orders WHERE customer_id = 3"})
+    ],
+    "sql-tax": [("sql", {"query": SPENT_BY.format("Bruno Keller")})],
+    "sql-dana-days": [("sql", {"query": "SELECT order_date FROM orders WHERE customer_id = 4"})],
+    "sql-share": [("sql", {"query": "SELECT SUM(quantity * unit_price) FROM orders"})],
+    "sql-chairs": [("sql", {"query": "SELECT SUM(quantity) FROM orders WHERE product = 'chair'"})],
+    "kg-country": [("graph", {"entity": "Nordlys Labs"})],
+    "kg-founder-born": [("graph", {"entity": "Nordlys Labs", "relation": "born_in"})],
+    "kg-sibling": [("graph", {"entity": "Kestrel Orchard"})],
+    "kg-payroll": [("graph", {"entity": "Nordlys Labs"})],
+    "kg-town": [("graph", {"entity": "Brindle Library", "other": "Harrow Hill Observatory"})],
+    "kg-population": [("graph", {"entity": "Mara Okoye", "relation": "population"})],
+    "mix-founder-spent": [
+        ("graph", {"entity": "Nordlys Labs"}),
+        ("sql", {"query": SPENT_BY.format("Ines Varga")}),
+    ],
+    "mix-falcon-orders": [
+        ("read_file", {"path": "falcon.md"}),
+        ("sql", {"query": "SELECT COUNT(*) FROM orders WHERE customer_id = 6"}),
+    ],
+    "mix-falcon-country": [("read_file", {"path": "falcon.md"}), ("graph", {"entity": "Tromso"})],
+}
+
+
+def test_each_task_s_facts_are_what_the_right_calls_show(tmp_path):
+    from localchain.chains import KnowledgeGraph, Triple
+    from localchain.tools import knowledge_graph_tool, read_file_tool, sql_tool
+
+    paths = agent_tasks.build_world(tmp_path)
+    triples = [Triple(subject=s, relation=r, object=o) for s, r, o in agent_tasks.FACTS]
+    tools = {  # the bench's own tools, but the search (it needs the embedding model)
+        "sql": sql_tool(paths["db"]),
+        "read_file": read_file_tool(paths["docs"]),
+        "graph": knowledge_graph_tool(KnowledgeGraph(triples), hops=2),
+    }
+    assert set(agent_tasks.NEEDED) == {t.id for t in agent_tasks.TASKS}
+    for task in agent_tasks.TASKS:
+        calls = RIGHT_CALLS.get(task.id)
+        if calls is None:  # the document tasks: reading the one note the question is about
+            name = next(n for n in agent_tasks.DOCS if agent_tasks.NEEDED[task.id][0] in
+                        agent_tasks.DOCS[n])  # fmt: skip
+            calls = [("read_file", {"path": name})]
+        elif task.id == "sql-most-orders":  # one customer has the most orders
+            counts = tools["sql"].invoke({"query": "SELECT COUNT(*) AS n FROM orders GROUP BY "
+                                          "customer_id ORDER BY n DESC LIMIT 2"})  # fmt: skip
+            assert counts.splitlines()[1] != counts.splitlines()[2], counts
+        results = [tools[tool].invoke(args) for tool, args in calls]
+        assert agent_tasks.facts_found(task, results, paths["db"]), (task.id, results)
+        assert not agent_tasks.facts_found(task, results[:-1] + ["nothing"], paths["db"])
