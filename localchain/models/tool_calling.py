@@ -243,13 +243,21 @@ def _call_list_schema(call_shapes: list[dict[str, Any]]) -> dict[str, Any]:
 
 SHOWN_ENUM = 12
 """Values of an ``enum`` the prompt lists (the grammar holds the model to all of them)."""
+PROMPT_ENUM = "x-prompt-enum"
+"""An argument's keyword: the values the prompt lists in place of its ``enum``. A focused
+tool (``BuiltinTool.focused``) narrows the ``enum`` the grammar enforces and keeps the prompt
+as it was, so a small model reads the same tools and picks among them as it would have (a
+narrowed list in the prompt sent the embedded model to another tool); the narrowing acts
+only as it writes the argument."""
 
 
 def _shown_property(spec: dict[str, Any]) -> dict[str, Any]:
     """An argument as the prompt shows it: no regex (noise to a small model, and the grammar
     holds it to the pattern anyway), and a long ``enum`` cut to its first values (a 135M model
     copies what it reads into other tools' arguments)."""
-    shown = {k: v for k, v in spec.items() if k != "pattern"}
+    shown = {k: v for k, v in spec.items() if k not in ("pattern", PROMPT_ENUM)}
+    if PROMPT_ENUM in spec:
+        shown["enum"] = spec[PROMPT_ENUM]
     values = shown.get("enum")
     if isinstance(values, list) and len(values) > SHOWN_ENUM:
         shown["enum"] = [*values[:SHOWN_ENUM], "..."]

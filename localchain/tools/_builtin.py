@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, create_model
 
+from localchain.models.tool_calling import PROMPT_ENUM
 from localchain.tools.calling import describe_validation_error
 
 MAX_NAMES = 500
@@ -90,8 +91,9 @@ class BuiltinTool(BaseTool):
         return {name: {"pattern": regex} for name, regex in self.call_patterns.items()}
 
     def focused(self, text: str | None) -> BuiltinTool:
-        """A copy whose schema shown to models is narrowed to ``text`` (a request, with what
-        the tools answered so far): ``read_file``'s ``path`` to the files that share the most
+        """A copy whose argument schema is narrowed to ``text`` (a request, with what the
+        tools answered so far), for the grammar; the prompt still lists every value
+        (``PROMPT_ENUM``): ``read_file``'s ``path`` to the files that share the most
         words with it, the knowledge graph's entities and relations to those it names, a
         search's query to its words. A 135M model picked ``library.md`` for a bakery question
         and searched for ``todo.txt``; narrowed, it picks among what the request is about.
@@ -118,6 +120,12 @@ class BuiltinTool(BaseTool):
             for name, keywords in self.call_schema_extras().items()
             if name in schema.model_fields and keywords
         }
+        if self.focus:  # the prompt lists what it listed unfocused (see PROMPT_ENUM)
+            plain = self.model_copy(update={"focus": None}).call_schema_extras()
+            for name, keywords in extras.items():
+                full = plain.get(name, {}).get("enum")
+                if "enum" in keywords and full is not None and full != keywords["enum"]:
+                    extras[name] = {**keywords, PROMPT_ENUM: full}
         return _shaped(schema, json.dumps(extras, sort_keys=True)) if extras else schema
 
     def model_post_init(self, context: Any, /) -> None:

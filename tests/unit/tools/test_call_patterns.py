@@ -131,6 +131,8 @@ def test_the_grammar_enforces_the_patterns(tiny_decoder_path, db, docs):
             ],
         ),
         (read_file_tool(docs), "path", ["a.md", "sub/b.txt", "."], ["notes.txt", "a.m"]),
+        # Focused on a request about beta: the grammar offers that file only.
+        (read_file_tool(docs).focused("What does beta say?"), "path", ["sub/b.txt"], ["a.md"]),
         (knowledge_graph_tool(_graph()), "entity", ["Nordlys Labs"], ["Nordlys", "Oslo"]),
     ]
     for tool, arg, good, bad in cases:

@@ -92,3 +92,19 @@ def test_a_focused_search_is_made_of_the_request_s_words():
     assert re.search(pattern, "Lumen Bakery loaves")
     assert not re.search(pattern, "todo.txt") and not re.search(pattern, "Lumen  Bakery")
     assert not re.search(pattern, " ".join(["Lumen"] * 9))  # at most 8 words
+
+
+def test_the_prompt_reads_as_unfocused_while_the_schema_is_narrowed(docs, graph):
+    from localchain.models.tool_calling import PROMPT_ENUM, tools_system_prompt
+
+    request = "How many loaves does Lumen Bakery bake, and where was the founder born?"
+    for tool in (read_file_tool(docs), knowledge_graph_tool(graph)):
+        plain = [convert_to_openai_tool(tool)]
+        focused = [convert_to_openai_tool(tool.focused(request))]
+        assert focused != plain  # the grammar's schema is narrowed...
+        # ...the prompt lists every value, as it did: the model picks its tool as before.
+        assert tools_system_prompt(focused, "auto") == tools_system_prompt(plain, "auto")
+        assert PROMPT_ENUM not in tools_system_prompt(focused, "auto")
+    params = _properties(knowledge_graph_tool(graph).focused(request))
+    assert params["relation"]["enum"] == ["born_in", "founded_by"]
+    assert params["relation"][PROMPT_ENUM] == ["born_in", "founded_by", "located_in"]
