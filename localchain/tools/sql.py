@@ -207,10 +207,10 @@ SQL_WORDS = (  # noqa: SIM905 - a word list reads better as text
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-SELECT_WORDS = 12
+SELECT_WORDS = 8
 """The most words a grounded query has before its ``FROM`` (a small model otherwise lists
 ``order_date, order_date, ...`` until the token limit cuts the call off)."""
-TAIL_WORDS = 20
+TAIL_WORDS = 16
 """The most words a grounded query has after ``FROM table``."""
 GAP_CHARS = 6
 """The most spaces, brackets and operators in a row between two words of a grounded query
