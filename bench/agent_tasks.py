@@ -486,15 +486,18 @@ def _expected(task_id: str, db: Path) -> float | str:
     return task.expected(db) if callable(task.expected) else task.expected
 
 
-def facts_found(task: Task, results: Sequence[str], db: Path) -> bool:
-    """Whether the tool ``results`` of a run show every fact ``task`` needs (``NEEDED``)."""
-    shown = "\n".join(results)
+def facts_found(task: Task, results: Sequence[tuple[str, str]], db: Path) -> bool:
+    """Whether the tool ``results`` of a run (``(tool name, text)`` pairs) show every fact
+    ``task`` needs (``NEEDED``); a number counts only in a database query's result (the
+    number of chairs sold is not the ``8 hours a day`` of a document)."""
+    shown = "\n".join(text for _, text in results)
+    queried = "\n".join(text for name, text in results if name == "sql_query")
     for fact in NEEDED[task.id]:
         value = fact(db) if callable(fact) else fact
         if isinstance(value, str):
             if _fold(value) not in _fold(shown):
                 return False
-        elif not is_right(shown, float(value)):
+        elif not is_right(queried, float(value)):
             return False
     return True
 
@@ -579,8 +582,8 @@ class Outcome:
     """The tools called, in order."""
     calls: list[str] = field(default_factory=list)
     """The calls with their arguments (``name({...})``), in order, for the ``--json`` file."""
-    results: list[str] = field(default_factory=list)
-    """The tools' answers (errors left out), in order."""
+    results: list[tuple[str, str]] = field(default_factory=list)
+    """The tools' answers as (tool name, text), errors left out, in order."""
     found: bool = False
     """Whether the results showed every fact the task needs (``facts_found``)."""
 
@@ -605,7 +608,7 @@ def _outcome(messages: Sequence[Any], seconds: float, note: str = "") -> Outcome
     final = ai[-1] if ai and not ai[-1].tool_calls else None
     answer = final.text if final is not None else ""
     results = [
-        m.text
+        (m.name or "", m.text)
         for m in messages
         if isinstance(m, ToolMessage) and getattr(m, "status", "") != "error"
     ]

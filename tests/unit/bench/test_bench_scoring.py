@@ -277,6 +277,11 @@ def test_each_task_s_facts_are_what_the_right_calls_show(tmp_path):
             counts = tools["sql"].invoke({"query": "SELECT COUNT(*) AS n FROM orders GROUP BY "
                                           "customer_id ORDER BY n DESC LIMIT 2"})  # fmt: skip
             assert counts.splitlines()[1] != counts.splitlines()[2], counts
-        results = [tools[tool].invoke(args) for tool, args in calls]
+        results = [(tools[tool].name, tools[tool].invoke(args)) for tool, args in calls]
         assert agent_tasks.facts_found(task, results, paths["db"]), (task.id, results)
-        assert not agent_tasks.facts_found(task, results[:-1] + ["nothing"], paths["db"])
+        missing = [*results[:-1], (results[-1][0], "nothing")]
+        assert not agent_tasks.facts_found(task, missing, paths["db"])
+    # A number counts only where a query showed it.
+    chairs = next(t for t in agent_tasks.TASKS if t.id == "sql-chairs")
+    assert not agent_tasks.facts_found(chairs, [("read_file", "8 hours a day")], paths["db"])
+    assert agent_tasks.facts_found(chairs, [("sql_query", "SUM(quantity)\n8")], paths["db"])
