@@ -105,22 +105,22 @@ REJECTED = "localchain_rejected"
 """Marks the error ``ToolMessage`` that stands for a call a human rejected."""
 
 
+def _latest_request(messages: Sequence[BaseMessage]) -> int:
+    """The index of the user's latest request (the agent's own notes skipped), or -1."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, HumanMessage) and not message.additional_kwargs.get(NOT_A_REQUEST):
+            return index
+    return -1
+
+
 def focus_text(messages: Sequence[BaseMessage]) -> str:
     """What the tools are focused on (``focus_arguments``): the user's latest request and the
     tool results that followed it (an entity a result names can be looked up next)."""
-    last_human = max(
-        (
-            i
-            for i, m in enumerate(messages)
-            if isinstance(m, HumanMessage) and not m.additional_kwargs.get(NOT_A_REQUEST)
-        ),
-        default=-1,
-    )
-    parts = [messages[last_human].text] if last_human >= 0 else []
+    start = _latest_request(messages)
+    parts = [messages[start].text] if start >= 0 else []
     parts += [
-        m.text
-        for m in messages[last_human + 1 :]
-        if isinstance(m, ToolMessage) and m.status != "error"
+        m.text for m in messages[start + 1 :] if isinstance(m, ToolMessage) and m.status != "error"
     ]
     return "\n".join(parts)
 
@@ -145,13 +145,10 @@ def without_restated_question(text: str) -> str:
 def tool_answered(messages: Sequence[BaseMessage]) -> bool:
     """Whether a tool has answered the latest request: a result that is not an error, or a
     human's rejection (the model should then answer or try another way, not be made to call)."""
-    for message in reversed(messages):
-        if isinstance(message, ToolMessage):
-            if message.status != "error" or message.additional_kwargs.get(REJECTED):
-                return True
-        elif isinstance(message, HumanMessage) and not message.additional_kwargs.get(NOT_A_REQUEST):
-            return False
-    return False
+    return any(
+        isinstance(m, ToolMessage) and (m.status != "error" or m.additional_kwargs.get(REJECTED))
+        for m in messages[_latest_request(messages) + 1 :]
+    )
 
 
 def _note(text: str) -> HumanMessage:

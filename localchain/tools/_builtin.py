@@ -65,8 +65,8 @@ class BuiltinTool(BaseTool):
     """Return a ``ToolException``'s message as the tool's output (status "error")."""
 
     focus: str | None = None
-    """The request (and what the tools answered so far) that ``call_schema_extras`` narrows
-    its ``enum``s and patterns to; None: every value the data has. Set it on a copy with
+    """The request (and what the tools answered so far) that :meth:`narrow_extras` narrows
+    the schema keywords to; None: every value the data has. Set it on a copy with
     :meth:`focused`; it never changes what the tool accepts."""
 
     call_patterns: ClassVar[dict[str, str]] = {}
@@ -89,6 +89,13 @@ class BuiltinTool(BaseTool):
         or a table ``lamps``), not what the tool accepts.
         """
         return {name: {"pattern": regex} for name, regex in self.call_patterns.items()}
+
+    def narrow_extras(
+        self, extras: dict[str, dict[str, Any]], focus: str
+    ) -> dict[str, dict[str, Any]]:
+        """``extras`` (from :meth:`call_schema_extras`) narrowed to ``focus``; as they are by
+        default. Tools over data narrow their ``enum``s to what ``focus`` names."""
+        return extras
 
     def focused(self, text: str | None) -> BuiltinTool:
         """A copy whose argument schema is narrowed to ``text`` (a request, with what the
@@ -115,17 +122,17 @@ class BuiltinTool(BaseTool):
         schema = super().tool_call_schema
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             return schema
+        plain = self.call_schema_extras()
+        extras = self.narrow_extras(plain, self.focus) if self.focus else plain
+        for name, keywords in extras.items():  # the prompt lists what it listed unfocused
+            full = plain.get(name, {}).get("enum")
+            if "enum" in keywords and full is not None and full != keywords["enum"]:
+                extras[name] = {**keywords, PROMPT_ENUM: full}
         extras = {
             name: keywords
-            for name, keywords in self.call_schema_extras().items()
+            for name, keywords in extras.items()
             if name in schema.model_fields and keywords
         }
-        if self.focus:  # the prompt lists what it listed unfocused (see PROMPT_ENUM)
-            plain = self.model_copy(update={"focus": None}).call_schema_extras()
-            for name, keywords in extras.items():
-                full = plain.get(name, {}).get("enum")
-                if "enum" in keywords and full is not None and full != keywords["enum"]:
-                    extras[name] = {**keywords, PROMPT_ENUM: full}
         return _shaped(schema, json.dumps(extras, sort_keys=True)) if extras else schema
 
     def model_post_init(self, context: Any, /) -> None:

@@ -19,7 +19,8 @@ STOPWORDS = frozenset(
     ).split()
 )
 """Words too common to say which tool's data a request is about."""
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
+"""A word: letters and digits."""
 STEM_CHARS = 5
 """Two words of at least this many letters that begin alike this far count as the same word
 in :func:`shared_words` (``founder`` and ``founded``, ``located`` and ``location``)."""
@@ -29,7 +30,7 @@ def content_words(text: str) -> set[str]:
     """The words of ``text`` that can say what it is about: case-folded, without a plural
     or possessive ``s``, stopwords and numbers left out."""
     words = set()
-    for word in _WORD.findall(text.casefold()):
+    for word in WORD.findall(text.casefold()):
         if word.isdigit() or len(word) < 2 or word in STOPWORDS:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
@@ -64,19 +65,18 @@ def named_in(names: list[str], request: str) -> list[str]:
     """The ``names`` whose every content word is in ``request`` (``Brindle Library`` and
     ``Harrow Hill Observatory`` in a question about both), in their order; when there are
     none, :func:`most_shared`'s choice."""
-    asked = content_words(request)
-    named = [
-        name
-        for name in names
-        if content_words(name)
-        and shared_words(content_words(name), request) == len(content_words(name))
-    ]
-    return named if asked and named else most_shared(names, request)
+    named = []
+    for name in names:
+        words = content_words(name)
+        if words and shared_words(words, request) == len(words):
+            named.append(name)
+    return named or most_shared(names, request)
 
 
 __all__ = [
     "STEM_CHARS",
     "STOPWORDS",
+    "WORD",
     "content_words",
     "most_shared",
     "named_in",

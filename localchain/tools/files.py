@@ -140,12 +140,19 @@ class ReadFileTool(BuiltinTool):
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
         """``path`` names what is under the root now (``.``, folders with a trailing ``/``,
         files; links and hidden entries left out), as an ``enum``, when there are at most
-        ``MAX_NAMES`` entries within ``_ENUM_DEPTH`` levels; with a ``focus``, only the
-        entries whose name and text share the most words with it."""
+        ``MAX_NAMES`` entries within ``_ENUM_DEPTH`` levels."""
         names = json_safe_names(_entries(self.root), limit=MAX_NAMES)
-        if names and self.focus:
-            names = most_shared(names, self.focus, self._texts())
         return {"path": {"enum": names}} if names else {}
+
+    def narrow_extras(
+        self, extras: dict[str, dict[str, Any]], focus: str
+    ) -> dict[str, dict[str, Any]]:
+        """``path`` offers only the entries whose name and text share the most words with
+        ``focus`` (all, where none does)."""
+        if "path" not in extras:
+            return extras
+        names = most_shared(extras["path"]["enum"], focus, self._texts())
+        return {**extras, "path": {**extras["path"], "enum": names}}
 
     def _texts(self) -> dict[str, str]:
         """Each entry's name (words split) and, for a file, its text; up to

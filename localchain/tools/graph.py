@@ -119,21 +119,30 @@ class KnowledgeGraphTool(BuiltinTool):
 
     def call_schema_extras(self) -> dict[str, dict[str, Any]]:
         """Both entity arguments name one of the graph's entities and ``relation`` one of its
-        relations (an ``enum`` each, read now), when there are at most ``MAX_NAMES``; with a
-        ``focus``, only those that share the most words with it (all, where none does)."""
+        relations (an ``enum`` each, read now), when there are at most ``MAX_NAMES``."""
         extras: dict[str, dict[str, Any]] = {}
         names = json_safe_names(self.graph.entities())
         if names is not None:
-            if self.focus:
-                names = named_in(names, self.focus)
             extras.update({"entity": {"enum": names}, "other": {"enum": names}})
         relations = json_safe_names(self.relations())
         if relations is not None:
-            if self.focus:
-                words = {r: r.replace("_", " ") for r in relations}
-                relations = most_shared(relations, self.focus, words)
             extras["relation"] = {"enum": relations}
         return extras or super().call_schema_extras()
+
+    def narrow_extras(
+        self, extras: dict[str, dict[str, Any]], focus: str
+    ) -> dict[str, dict[str, Any]]:
+        """The entities ``focus`` names (all their words) and the relations that share the
+        most words with it (all, where none does)."""
+        narrowed = dict(extras)
+        for name in ("entity", "other"):
+            if name in extras:
+                narrowed[name] = {**extras[name], "enum": named_in(extras[name]["enum"], focus)}
+        if "relation" in extras:
+            relations = extras["relation"]["enum"]
+            words = {r: r.replace("_", " ") for r in relations}
+            narrowed["relation"] = {"enum": most_shared(relations, focus, words)}
+        return narrowed
 
     def known_text(self, request: str) -> str | None:
         """The graph's entities and their relations (words split), up to ``KNOWN_TEXT_CHARS``."""
@@ -203,11 +212,10 @@ class KnowledgeGraphTool(BuiltinTool):
         for _ in range(self.max_hops):
             reached: list[tuple[str, list[FactLike]]] = []
             for name, path in frontier:
-                facts = list(self.graph.facts_about(name))
-                forward = [f for f in facts if _fold(f.subject) == _fold(name)]
-                backward = [f for f in facts if f not in forward]
-                for fact in forward + backward:  # a fact read forwards first
-                    other = fact.object if fact in forward else fact.subject
+                facts = [(f, _fold(f.subject) == _fold(name)) for f in self.graph.facts_about(name)]
+                facts.sort(key=lambda item: not item[1])  # a fact read forwards first
+                for fact, forward in facts:
+                    other = fact.object if forward else fact.subject
                     chain = [*path, fact]
                     if _fold(fact.relation) == wanted and _fold(other) != _fold(entity):
                         found.setdefault(other, chain)

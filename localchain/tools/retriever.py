@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from localchain.errors import ConfigError, ToolError
 from localchain.index.retrieval import format_docs_with_citations
 from localchain.tools._builtin import BuiltinTool
+from localchain.tools._words import WORD
 
 QUERY_MAX_CHARS = 100
 """Longest search query the tool accepts (and the tool-call grammar allows)."""
@@ -66,15 +67,17 @@ class RetrieverTool(BuiltinTool):
     max_chars_per_passage: int = Field(default=1000, ge=50)
     """Each passage is cut to this many characters."""
 
-    def call_schema_extras(self) -> dict[str, dict[str, Any]]:
-        """With a ``focus``, the query is made of its words (at most ``FOCUS_QUERY_WORDS`` of
-        them, any order): a small model otherwise searched for ``todo.txt``."""
-        words = list(dict.fromkeys(re.findall(r"[^\W_]+", self.focus or "")))[:FOCUS_WORDS]
+    def narrow_extras(
+        self, extras: dict[str, dict[str, Any]], focus: str
+    ) -> dict[str, dict[str, Any]]:
+        """The query is made of ``focus``'s words (at most ``FOCUS_QUERY_WORDS`` of them, any
+        order): a small model otherwise searched for ``todo.txt``."""
+        words = list(dict.fromkeys(WORD.findall(focus)))[:FOCUS_WORDS]
         if not words:
-            return super().call_schema_extras()
+            return extras
         alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
         pattern = rf"^(?:{alternatives})(?: (?:{alternatives})){{0,{FOCUS_QUERY_WORDS - 1}}}$"
-        return {"query": {"pattern": pattern}}
+        return {**extras, "query": {**extras.get("query", {}), "pattern": pattern}}
 
     def _search(self, query: str) -> list[Document]:
         if not query.strip():
